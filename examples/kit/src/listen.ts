@@ -1,0 +1,26 @@
+/** Where an example listens: `PORT` (default 3000) on `HOST` (default 127.0.0.1). */
+export function listenAddress(env: NodeJS.ProcessEnv = process.env): {
+  port: number;
+  host: string;
+} {
+  const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(
+      `PORT must be an integer from 0 to 65535, received ${JSON.stringify(env.PORT)}`,
+    );
+  }
+  return { port, host: env.HOST || '127.0.0.1' };
+}
+
+/** Runs `stop` once on Ctrl+C or SIGTERM, then exits. */
+export function onShutdown(stop: () => Promise<void> | void): void {
+  let stopping = false;
+  const handler = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}

@@ -1,0 +1,54 @@
+import { describe } from 'vitest';
+import type { ConformanceHarness } from './harness.js';
+import { backpressureTests } from './suite/backpressure.js';
+import { clientTests } from './suite/clients.js';
+import { crossServerTests } from './suite/cross-server.js';
+import { defaultPipelineTests } from './suite/default-pipeline.js';
+import { encodingTests } from './suite/encoding.js';
+import { headerTests } from './suite/headers.js';
+import { lifecycleTests } from './suite/lifecycle.js';
+import { limitTests } from './suite/limits.js';
+import { matchingTests } from './suite/matching.js';
+import { sourceTests } from './suite/sources.js';
+
+export { describeExampleContract, type ExampleHarness } from './example-contract.js';
+export {
+  type Capabilities,
+  CORS_ORIGIN,
+  type ConformanceHarness,
+  type ConformanceServer,
+  type EchoBody,
+  type FixtureOptions,
+  innerResponse,
+  MULTIBYTE_TEXT,
+} from './harness.js';
+export {
+  fetchRaw,
+  openStream,
+  type RawResponse,
+  type RawStream,
+  sleep,
+  until,
+} from './http-client.js';
+
+/**
+ * The conformance suite, written once: every adapter runs it unchanged against its own real server.
+ *
+ * ```ts
+ * describeConformance({ name: 'node-http', start: (options) => startNodeServer(options) });
+ * ```
+ */
+export function describeConformance(harness: ConformanceHarness): void {
+  describe(`conformance: ${harness.name}`, () => {
+    describe('headers', () => headerTests(harness));
+    describe('request matching', () => matchingTests(harness));
+    describe('default pipeline', () => defaultPipelineTests(harness));
+    describe('connection limit', () => limitTests(harness));
+    describe('stream lifecycle', () => lifecycleTests(harness));
+    describe('sources', () => sourceTests(harness));
+    describe('backpressure', () => backpressureTests(harness));
+    describe('encoding', () => encodingTests(harness));
+    describe('real clients', () => clientTests(harness));
+    describe('across servers', () => crossServerTests(harness));
+  });
+}

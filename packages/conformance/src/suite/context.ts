@@ -1,0 +1,29 @@
+import type { SseOptions } from '@sse-middleware/core';
+import { onTestFinished } from 'vitest';
+import type { ConformanceHarness, ConformanceServer, FixtureOptions } from '../harness.js';
+
+/** Starts the adapter's server for the current test and stops it when the test finishes. */
+export async function serve(
+  harness: ConformanceHarness,
+  options: SseOptions,
+  fixture?: FixtureOptions,
+): Promise<ConformanceServer> {
+  const server = await harness.start(options, fixture);
+  onTestFinished(() => server.close());
+  return server;
+}
+
+/** Records what reaches `onError`, and keeps the test output free of expected error logs. */
+export function errorRecorder() {
+  const errors: unknown[] = [];
+  return { errors, onError: (error: unknown) => errors.push(error) };
+}
+
+/** A promise with its resolver, for "this happened" signals from inside a generator. */
+export function signalled<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}

@@ -1,0 +1,61 @@
+/** Resolves after `ms`, or at once when `signal` aborts. Never rejects; leaves no timer behind. */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+const ABORTED = Symbol('aborted');
+
+/**
+ * Awaits `value`, but gives up as soon as `signal` aborts (a hung promise cannot hold the stream).
+ * Returns {@link ABORTED} in that case.
+ */
+export function raceAbort<T>(
+  value: T | PromiseLike<T>,
+  signal: AbortSignal,
+): Promise<T | typeof ABORTED> {
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  if (!isPromiseLike(value)) return Promise.resolve(value);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    value.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+raceAbort.ABORTED = ABORTED;
+
+export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<T>).then === 'function'
+  );
+}
+
+type Scheduler = (callback: () => void) => void;
+const setImmediateFn = (globalThis as { setImmediate?: Scheduler }).setImmediate;
+
+/** Lets I/O and timers run (a macrotask), so a generator that never waits cannot starve the server. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (setImmediateFn) setImmediateFn(resolve);
+    else setTimeout(resolve, 0);
+  });
+}

@@ -1,0 +1,37 @@
+import type { SseEvent } from './encoder.js';
+import type { SseRequest } from './request.js';
+
+/**
+ * What a chunk generator produces for one tick:
+ * - a structured {@link SseEvent}, encoded spec-exactly;
+ * - a string, written as an already-formatted SSE chunk followed by one `\n` (the original's model;
+ *   wrap the generator with `wrapSseEvent` to turn plain text into `data:` lines);
+ * - `undefined` or `null`: nothing to send this tick.
+ */
+export type Chunk = string | SseEvent | null | undefined;
+
+/** Per-connection context handed to every chunk-generator call. */
+export interface StreamContext {
+  /** Aborts when the client disconnects or the stream ends. */
+  readonly signal: AbortSignal;
+  /** The client's `Last-Event-ID` header (or `lastEventId` query parameter), if it sent one. */
+  readonly lastEventId: string | undefined;
+}
+
+/** Called once per tick, per connection, with the matching request. May be sync or async. */
+export type ChunkGenerator = (req: SseRequest, ctx: StreamContext) => Chunk | Promise<Chunk>;
+
+/** A function with a chunk generator's arguments and any result; what the wrappers compose. */
+export type StreamFn<T> = (req: SseRequest, ctx: StreamContext) => T | Promise<T>;
+
+/** A push source: yields chunks until it ends; its iterator's `return()` runs when the client leaves. */
+export type ChunkSource = (
+  req: SseRequest,
+  ctx: StreamContext,
+) => AsyncIterable<Chunk> | Iterable<Chunk>;
+
+/** The response of an inner handler, as the default chunk generator reads it. */
+export interface InnerResponse {
+  status: number;
+  body?: string | null;
+}

@@ -1,0 +1,115 @@
+import type { SseRequest } from './request.js';
+import { assertFunction, assertString, invalid } from './validate.js';
+
+/**
+ * Decides whether a request is streamed. Returns the *matching request* (possibly rewritten,
+ * e.g. with a prefix stripped) to stream it, or `undefined`/`null`/`false` to pass it on.
+ * Returning `true` means "match, unchanged".
+ */
+export type RequestMatcher = (req: SseRequest) => SseRequest | boolean | null | undefined;
+
+const isGet = (req: SseRequest): boolean => req.method === 'GET';
+
+/** Matches a GET whose path is exactly `path` (case-sensitive). Port of `uri-match`. */
+export function uriMatch(path: string): RequestMatcher {
+  assertString('uriMatch(path)', path);
+  return (req) => (isGet(req) && req.path === path ? req : undefined);
+}
+
+/**
+ * Matches a GET whose path starts with `prefix` at a path-segment boundary, and strips the prefix
+ * (`/stream` matches `/stream` and `/stream/a`, giving paths `/` and `/a`; it never matches
+ * `/streamer`). Port of `uri-prefix-match`, with the segment boundary added on purpose.
+ */
+export function uriPrefixMatch(prefix: string): RequestMatcher {
+  assertString('uriPrefixMatch(prefix)', prefix);
+  const bare = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  return (req) => {
+    if (!isGet(req)) return undefined;
+    const { path } = req;
+    if (path === bare || path === prefix) return { ...req, path: '/' };
+    if (path.startsWith(`${bare}/`)) return { ...req, path: path.slice(bare.length) };
+    return undefined;
+  };
+}
+
+/** Matches a GET whose path ends with `suffix`, and strips it (`/metrics.sse` gives `/metrics`). Port of `uri-suffix-match`. */
+export function uriSuffixMatch(suffix: string): RequestMatcher {
+  assertString('uriSuffixMatch(suffix)', suffix);
+  return (req) => {
+    if (!isGet(req) || !req.path.endsWith(suffix)) return undefined;
+    const rest = req.path.slice(0, req.path.length - suffix.length);
+    return { ...req, path: rest === '' ? '/' : rest };
+  };
+}
+
+/**
+ * Matches a GET whose query string has the parameter named by `token`: `stream=true` needs
+ * `stream` with the value `true`; `stream` alone needs the parameter with any value. Parameters are
+ * parsed and URL-decoded, so `?upstream=true` does not match `stream=true` (the original compared
+ * raw substrings). Port of `query-token-match`.
+ */
+export function queryTokenMatch(token: string): RequestMatcher {
+  assertString('queryTokenMatch(token)', token);
+  if (token === '')
+    throw invalid('queryTokenMatch(token)', 'a non-empty "key" or "key=value"', token);
+  const eq = token.indexOf('=');
+  const key = eq === -1 ? token : token.slice(0, eq);
+  const value = eq === -1 ? undefined : token.slice(eq + 1);
+  return (req) => {
+    if (!isGet(req) || req.query === '') return undefined;
+    const params = new URLSearchParams(req.query);
+    if (value === undefined) return params.has(key) ? req : undefined;
+    return params.getAll(key).includes(value) ? req : undefined;
+  };
+}
+
+/** Matches a GET whose `Accept` header lists `text/event-stream` (what every `EventSource` sends). */
+export function acceptEventStream(): RequestMatcher {
+  return (req) => {
+    if (!isGet(req)) return undefined;
+    const accept = req.headers.get('accept');
+    if (accept === null) return undefined;
+    for (const part of accept.split(',')) {
+      const [type, ...params] = part.split(';');
+      if (type?.trim().toLowerCase() !== 'text/event-stream') continue;
+      const refused = params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/i.test(p));
+      return refused ? undefined : req;
+    }
+    return undefined;
+  };
+}
+
+/** Matches when any matcher matches; the first match wins. */
+export function anyOf(...matchers: RequestMatcher[]): RequestMatcher {
+  for (const [i, m] of matchers.entries()) assertFunction(`anyOf(matchers[${i}])`, m);
+  return (req) => {
+    for (const matcher of matchers) {
+      const matched = resolveMatch(matcher, req);
+      if (matched) return matched;
+    }
+    return undefined;
+  };
+}
+
+/** Matches when every matcher matches, each seeing the request as the previous one rewrote it. */
+export function allOf(...matchers: RequestMatcher[]): RequestMatcher {
+  for (const [i, m] of matchers.entries()) assertFunction(`allOf(matchers[${i}])`, m);
+  return (req) => {
+    let current = req;
+    for (const matcher of matchers) {
+      const matched = resolveMatch(matcher, current);
+      if (!matched) return undefined;
+      current = matched;
+    }
+    return current;
+  };
+}
+
+/** Runs a matcher and normalises its answer to the matching request or `undefined`. */
+export function resolveMatch(matcher: RequestMatcher, req: SseRequest): SseRequest | undefined {
+  const result = matcher(req);
+  if (result === true) return req;
+  if (!result) return undefined;
+  return result;
+}

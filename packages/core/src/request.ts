@@ -1,0 +1,75 @@
+/** Case-insensitive, read-only access to request headers. */
+export interface SseHeaders {
+  get(name: string): string | null;
+}
+
+/**
+ * A framework-neutral view of an HTTP request: what matchers and chunk generators see.
+ * Adapters build one per request with {@link createRequestView}.
+ */
+export interface SseRequest {
+  /** Upper-case method, e.g. `GET`. */
+  readonly method: string;
+  /** The path without the query string, e.g. `/app/metrics`. A prefix or suffix matcher may shorten it. */
+  readonly path: string;
+  /** The raw query string without the leading `?`; `''` when there is none. */
+  readonly query: string;
+  readonly headers: SseHeaders;
+  /** The server's own request object (IncomingMessage, Koa context, Hono context…), for chunk generators that need it. */
+  readonly raw?: unknown;
+}
+
+/** Header shapes adapters meet: Fetch `Headers`, or Node's `IncomingHttpHeaders`. */
+export type HeaderSource =
+  | SseHeaders
+  | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+export interface RequestViewInit {
+  method: string;
+  /** The request target: path plus optional query, e.g. `/?stream=true`. A full URL is accepted too. */
+  url: string;
+  headers: HeaderSource;
+  raw?: unknown;
+}
+
+export function createRequestView(init: RequestViewInit): SseRequest {
+  const { path, query } = splitTarget(init.url);
+  return {
+    method: init.method.toUpperCase(),
+    path,
+    query,
+    headers: toSseHeaders(init.headers),
+    raw: init.raw,
+  };
+}
+
+/** The request target (`path?query`) of a view, as an inner handler would be called with. */
+export function requestTarget(req: Pick<SseRequest, 'path' | 'query'>): string {
+  return req.query === '' ? req.path : `${req.path}?${req.query}`;
+}
+
+function splitTarget(url: string): { path: string; query: string } {
+  let target = url;
+  const scheme = target.indexOf('://');
+  if (scheme !== -1) {
+    const pathStart = target.indexOf('/', scheme + 3);
+    target = pathStart === -1 ? '/' : target.slice(pathStart);
+  }
+  const hash = target.indexOf('#');
+  if (hash !== -1) target = target.slice(0, hash);
+  const q = target.indexOf('?');
+  if (q === -1) return { path: target || '/', query: '' };
+  return { path: target.slice(0, q) || '/', query: target.slice(q + 1) };
+}
+
+function toSseHeaders(source: HeaderSource): SseHeaders {
+  if (typeof (source as SseHeaders).get === 'function') return source as SseHeaders;
+  const record = source as Readonly<Record<string, string | readonly string[] | undefined>>;
+  return {
+    get(name: string): string | null {
+      const value = record[name.toLowerCase()];
+      if (value === undefined) return null;
+      return typeof value === 'string' ? value : value.join(', ');
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/** Workspace packages resolve to their sources, so tests never need a build first. */
+const workspaceSources: Record<string, string> = {
+  '@sse-middleware/core': `${root}packages/core/src/index.ts`,
+  '@sse-middleware/node-http': `${root}packages/node-http/src/index.ts`,
+  '@sse-middleware/conformance': `${root}packages/conformance/src/index.ts`,
+  '@sse-middleware/example-kit': `${root}examples/kit/src/index.ts`,
+};
+
+export function sharedConfig(configUrl: string) {
+  return defineConfig({
+    root: fileURLToPath(new URL('.', configUrl)),
+    resolve: { alias: workspaceSources },
+    test: {
+      include: ['test/**/*.test.ts'],
+      testTimeout: 20_000,
+      hookTimeout: 20_000,
+      pool: 'forks',
+      reporters: process.env.CI ? ['default'] : ['default'],
+    },
+  });
+}
