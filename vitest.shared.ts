@@ -7,6 +7,10 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const workspaceSources: Record<string, string> = {
   '@sse-middleware/core': `${root}packages/core/src/index.ts`,
   '@sse-middleware/node-http': `${root}packages/node-http/src/index.ts`,
+  '@sse-middleware/fastify': `${root}packages/fastify/src/index.ts`,
+  '@sse-middleware/koa': `${root}packages/koa/src/index.ts`,
+  '@sse-middleware/hono': `${root}packages/hono/src/index.ts`,
+  '@sse-middleware/uws': `${root}packages/uws/src/index.ts`,
   '@sse-middleware/conformance': `${root}packages/conformance/src/index.ts`,
   '@sse-middleware/example-kit': `${root}examples/kit/src/index.ts`,
 };

@@ -4,6 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADAPTERS, EXTRA_NODE_MAJORS, runNodeMatrix } from './node-matrix.mjs';
+import { runPackInstall } from './pack-install.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const started = Date.now();
@@ -28,9 +30,12 @@ const turboOk = run('typecheck, build, test, check-exports', bin('turbo'), [
   '--output-logs=new-only',
 ]);
 
-printSummary();
+const node20 = printSummary();
+const matrix = runNodeMatrix(root);
+const installed = runPackInstall(root);
+const matrixOk = printMatrix(node20, matrix, installed);
 const seconds = Math.round((Date.now() - started) / 1000);
-const ok = lintOk && turboOk;
+const ok = lintOk && turboOk && matrixOk;
 console.log(`\n${ok ? 'ALL PASSED' : 'FAILED'} in ${seconds} s`);
 process.exit(ok ? 0 : 1);
 
@@ -41,7 +46,7 @@ function printSummary() {
     files = readdirSync(runsDir).filter((f) => f.endsWith('.json'));
   } catch {
     console.log('(no turbo run summary found)');
-    return;
+    return new Map();
   }
   const newest = files
     .map((f) => join(runsDir, f))
@@ -61,10 +66,39 @@ function printSummary() {
   const lines = [...rows.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([pkg, results]) => [pkg, ...tasks.map((t) => results[t] ?? '-')]);
+  printTable('Results by package (Node ' + process.versions.node + ')', header, lines);
+  return rows;
+}
+
+function printTable(title, header, lines) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log('\nResults');
+  console.log(`\n${title}`);
   console.log(fmt(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const line of lines) console.log(fmt(line));
+}
+
+/** The server x Node version table; returns false when any cell failed. */
+function printMatrix(node20Rows, { results, notes }, installed) {
+  const header = [
+    'server',
+    `Node ${process.versions.node.split('.')[0]}`,
+    ...EXTRA_NODE_MAJORS.map((m) => `Node ${m}`),
+    'packed, npm-installed quickstart',
+  ];
+  let ok = true;
+  const lines = ADAPTERS.filter((a) => node20Rows.has(`@sse-middleware/${a}`)).map((adapter) => {
+    const own = node20Rows.get(`@sse-middleware/${adapter}`)?.test ?? '-';
+    const cells = [
+      own,
+      ...EXTRA_NODE_MAJORS.map((m) => results[adapter]?.[m] ?? '-'),
+      installed[adapter] ?? '-',
+    ];
+    if (cells.some((c) => c.startsWith('FAIL') || c === '-' || c === 'not run')) ok = false;
+    return [adapter, ...cells];
+  });
+  printTable('Conformance by server and Node version', header, lines);
+  for (const note of notes) console.log(`  note: ${note}`);
+  return ok;
 }

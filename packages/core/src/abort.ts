@@ -22,8 +22,12 @@ export function raceAbort<T>(
   value: T | PromiseLike<T>,
   signal: AbortSignal,
 ): Promise<T | typeof ABORTED> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  if (!isPromiseLike(value)) return Promise.resolve(value);
+  if (!isPromiseLike(value)) return Promise.resolve(signal.aborted ? ABORTED : value);
+  if (signal.aborted) {
+    // The stream is over; a late rejection must not become an unhandled one.
+    value.then(undefined, () => {});
+    return Promise.resolve(ABORTED);
+  }
   return new Promise((resolve, reject) => {
     const onAbort = () => resolve(ABORTED);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -180,7 +180,13 @@ async function pumpSource(source: ChunkSource, req: SseRequest, ctx: StreamConte
   let finished = false;
   try {
     while (!signal.aborted) {
-      const step = await raceAbort(iterator.next(), signal);
+      let step: Awaited<ReturnType<typeof iterator.next>> | typeof raceAbort.ABORTED;
+      try {
+        step = await raceAbort(iterator.next(), signal);
+      } catch (error) {
+        finished = true; // an iterator whose next() threw is already closed
+        throw error;
+      }
       if (step === raceAbort.ABORTED) return;
       if (step.done) {
         finished = true;
@@ -190,9 +196,6 @@ async function pumpSource(source: ChunkSource, req: SseRequest, ctx: StreamConte
       await writeChunk(step.value, sink, signal);
       await yieldToEventLoop();
     }
-  } catch (error) {
-    finished = true; // a throwing iterator is already closed
-    throw error;
   } finally {
     if (!finished && typeof iterator.return === 'function') {
       // Not awaited: an async generator parked in an await finishes its return() only later.

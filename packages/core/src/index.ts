@@ -42,6 +42,7 @@ export {
   type SseRequest,
 } from './request.js';
 export type { SseSink } from './sink.js';
+export { createWebStreamSink, type WebStreamSink } from './web-stream-sink.js';
 export {
   asSseEvent,
   type DelaySpec,

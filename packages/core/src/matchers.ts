@@ -47,15 +47,16 @@ export function uriSuffixMatch(suffix: string): RequestMatcher {
  * Matches a GET whose query string has the parameter named by `token`: `stream=true` needs
  * `stream` with the value `true`; `stream` alone needs the parameter with any value. Parameters are
  * parsed and URL-decoded, so `?upstream=true` does not match `stream=true` (the original compared
- * raw substrings). Port of `query-token-match`.
+ * raw substrings). The token is written as in a query string: `q=a+b` and `q=a%20b` both mean
+ * "q is `a b`". Port of `query-token-match`.
  */
 export function queryTokenMatch(token: string): RequestMatcher {
   assertString('queryTokenMatch(token)', token);
   if (token === '')
     throw invalid('queryTokenMatch(token)', 'a non-empty "key" or "key=value"', token);
-  const eq = token.indexOf('=');
-  const key = eq === -1 ? token : token.slice(0, eq);
-  const value = eq === -1 ? undefined : token.slice(eq + 1);
+  // Decoded like the query it is compared with, so 'q=a+b' and 'q=a b' both match ?q=a+b.
+  const [[key, parsedValue] = ['', '']] = new URLSearchParams(token);
+  const value = token.includes('=') ? parsedValue : undefined;
   return (req) => {
     if (!isGet(req) || req.query === '') return undefined;
     const params = new URLSearchParams(req.query);
@@ -82,6 +83,7 @@ export function acceptEventStream(): RequestMatcher {
 
 /** Matches when any matcher matches; the first match wins. */
 export function anyOf(...matchers: RequestMatcher[]): RequestMatcher {
+  if (matchers.length === 0) throw invalid('anyOf(...matchers)', 'at least one matcher', matchers);
   for (const [i, m] of matchers.entries()) assertFunction(`anyOf(matchers[${i}])`, m);
   return (req) => {
     for (const matcher of matchers) {
@@ -94,6 +96,7 @@ export function anyOf(...matchers: RequestMatcher[]): RequestMatcher {
 
 /** Matches when every matcher matches, each seeing the request as the previous one rewrote it. */
 export function allOf(...matchers: RequestMatcher[]): RequestMatcher {
+  if (matchers.length === 0) throw invalid('allOf(...matchers)', 'at least one matcher', matchers);
   for (const [i, m] of matchers.entries()) assertFunction(`allOf(matchers[${i}])`, m);
   return (req) => {
     let current = req;

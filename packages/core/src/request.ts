@@ -48,13 +48,12 @@ export function requestTarget(req: Pick<SseRequest, 'path' | 'query'>): string {
   return req.query === '' ? req.path : `${req.path}?${req.query}`;
 }
 
+const ABSOLUTE_URL = /^[A-Za-z][A-Za-z\d+.-]*:\/\/[^/?#]*/;
+
 function splitTarget(url: string): { path: string; query: string } {
   let target = url;
-  const scheme = target.indexOf('://');
-  if (scheme !== -1) {
-    const pathStart = target.indexOf('/', scheme + 3);
-    target = pathStart === -1 ? '/' : target.slice(pathStart);
-  }
+  const authority = ABSOLUTE_URL.exec(target);
+  if (authority) target = target.slice(authority[0].length);
   const hash = target.indexOf('#');
   if (hash !== -1) target = target.slice(0, hash);
   const q = target.indexOf('?');
@@ -67,7 +66,12 @@ function toSseHeaders(source: HeaderSource): SseHeaders {
   const record = source as Readonly<Record<string, string | readonly string[] | undefined>>;
   return {
     get(name: string): string | null {
-      const value = record[name.toLowerCase()];
+      const lower = name.toLowerCase();
+      let value = record[lower];
+      if (value === undefined) {
+        const key = Object.keys(record).find((k) => k.toLowerCase() === lower);
+        value = key === undefined ? undefined : record[key];
+      }
       if (value === undefined) return null;
       return typeof value === 'string' ? value : value.join(', ');
     },

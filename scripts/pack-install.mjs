@@ -1,0 +1,67 @@
+// Proves a user needs only @sse-middleware/core and one adapter: packs both with `pnpm pack`,
+// installs the tarballs with npm into a fresh project outside the workspace, and runs that
+// adapter's quickstart there (scripts/quickstarts/<adapter>.mjs) against a real EventSource client.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** What a user of each adapter installs from the registry besides our two packages. */
+const FRAMEWORK_DEPS = {
+  'node-http': [],
+  fastify: ['fastify@5'],
+  koa: ['koa@3'],
+  hono: ['hono@4', '@hono/node-server@2'],
+  uws: ['uWebSockets.js@npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0'],
+};
+
+function sh(command, args, cwd) {
+  const run = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${run.stdout}\n${run.stderr}`);
+  }
+  return run.stdout;
+}
+
+function pack(root, packageDir, outDir) {
+  const before = new Set(readdirSync(outDir));
+  sh(join(root, 'node_modules', '.bin', 'pnpm'), ['pack', '--pack-destination', outDir], join(root, 'packages', packageDir));
+  const created = readdirSync(outDir).filter((f) => !before.has(f) && f.endsWith('.tgz'));
+  if (created.length !== 1) throw new Error(`pnpm pack in packages/${packageDir} produced ${created.join(', ') || 'nothing'}`);
+  return join(outDir, created[0]);
+}
+
+/** Returns { [adapter]: 'pass' | 'FAIL: …' } for every adapter that has a quickstart. */
+export function runPackInstall(root) {
+  const packs = join(root, '.tmp', 'packs');
+  rmSync(packs, { recursive: true, force: true });
+  mkdirSync(packs, { recursive: true });
+  const core = pack(root, 'core', packs);
+  const results = {};
+  for (const [adapter, deps] of Object.entries(FRAMEWORK_DEPS)) {
+    const quickstart = join(root, 'scripts', 'quickstarts', `${adapter}.mjs`);
+    if (!existsSync(join(root, 'packages', adapter)) || !existsSync(quickstart)) continue;
+    console.log(`\n=== ${adapter}: pnpm pack, npm install in a fresh project, run the quickstart`);
+    const project = mkdtempSync(join(tmpdir(), `sse-${adapter}-`));
+    try {
+      const tarball = pack(root, adapter, packs);
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'quickstart', private: true, type: 'module' }));
+      sh('npm', ['install', '--no-audit', '--no-fund', core, tarball, ...deps, 'undici@7'], project);
+      copyFileSync(quickstart, join(project, 'quickstart.mjs'));
+      const esm = spawnSync(process.execPath, ['quickstart.mjs'], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+      const cjs = spawnSync(
+        process.execPath,
+        ['-e', `require('@sse-middleware/core'); require('@sse-middleware/${adapter}'); console.log('require ok')`],
+        { cwd: project, encoding: 'utf8' },
+      );
+      console.log(`${esm.stdout}${esm.stderr}${cjs.stdout}${cjs.stderr}`.trim());
+      results[adapter] = esm.status === 0 && cjs.status === 0 ? 'pass' : 'FAIL';
+    } catch (error) {
+      console.log(String(error));
+      results[adapter] = 'FAIL';
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
