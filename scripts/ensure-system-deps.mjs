@@ -16,7 +16,8 @@ export function ensureSystemDeps(names) {
     return !existsSync(PACKAGES[name]);
   });
   if (missing.length === 0) return;
-  const isDebian = existsSync('/etc/debian_version') || /ID(_LIKE)?=.*debian/.test(safeRead('/etc/os-release'));
+  const isDebian =
+    existsSync('/etc/debian_version') || /ID(_LIKE)?=.*debian/.test(safeRead('/etc/os-release'));
   const isRoot = process.getuid?.() === 0;
   if (!isDebian || !isRoot) {
     throw new Error(
@@ -30,10 +31,12 @@ export function ensureSystemDeps(names) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...missing]]) {
     const run = spawnSync('apt-get', args, { stdio: 'inherit', env });
-    if (run.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed with exit code ${run.status}`);
+    if (run.status !== 0)
+      throw new Error(`apt-get ${args.join(' ')} failed with exit code ${run.status}`);
   }
   const still = missing.filter((name) => !existsSync(PACKAGES[name]));
-  if (still.length > 0) throw new Error(`apt-get reported success but ${still.join(', ')} is still missing`);
+  if (still.length > 0)
+    throw new Error(`apt-get reported success but ${still.join(', ')} is still missing`);
 }
 
 function safeRead(path) {

@@ -2,7 +2,15 @@
 // installs the tarballs with npm into a fresh project outside the workspace, and runs that
 // adapter's quickstart there (scripts/quickstarts/<adapter>.mjs) against a real EventSource client.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,9 +33,16 @@ function sh(command, args, cwd) {
 
 function pack(root, packageDir, outDir) {
   const before = new Set(readdirSync(outDir));
-  sh(join(root, 'node_modules', '.bin', 'pnpm'), ['pack', '--pack-destination', outDir], join(root, 'packages', packageDir));
+  sh(
+    join(root, 'node_modules', '.bin', 'pnpm'),
+    ['pack', '--pack-destination', outDir],
+    join(root, 'packages', packageDir),
+  );
   const created = readdirSync(outDir).filter((f) => !before.has(f) && f.endsWith('.tgz'));
-  if (created.length !== 1) throw new Error(`pnpm pack in packages/${packageDir} produced ${created.join(', ') || 'nothing'}`);
+  if (created.length !== 1)
+    throw new Error(
+      `pnpm pack in packages/${packageDir} produced ${created.join(', ') || 'nothing'}`,
+    );
   return join(outDir, created[0]);
 }
 
@@ -45,13 +60,27 @@ export function runPackInstall(root) {
     const project = mkdtempSync(join(tmpdir(), `sse-${adapter}-`));
     try {
       const tarball = pack(root, adapter, packs);
-      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'quickstart', private: true, type: 'module' }));
-      sh('npm', ['install', '--no-audit', '--no-fund', core, tarball, ...deps, 'undici@7'], project);
+      writeFileSync(
+        join(project, 'package.json'),
+        JSON.stringify({ name: 'quickstart', private: true, type: 'module' }),
+      );
+      sh(
+        'npm',
+        ['install', '--no-audit', '--no-fund', core, tarball, ...deps, 'undici@7'],
+        project,
+      );
       copyFileSync(quickstart, join(project, 'quickstart.mjs'));
-      const esm = spawnSync(process.execPath, ['quickstart.mjs'], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+      const esm = spawnSync(process.execPath, ['quickstart.mjs'], {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       const cjs = spawnSync(
         process.execPath,
-        ['-e', `require('@sse-middleware/core'); require('@sse-middleware/${adapter}'); console.log('require ok')`],
+        [
+          '-e',
+          `require('@sse-middleware/core'); require('@sse-middleware/${adapter}'); console.log('require ok')`,
+        ],
         { cwd: project, encoding: 'utf8' },
       );
       console.log(`${esm.stdout}${esm.stderr}${cjs.stdout}${cjs.stderr}`.trim());

@@ -33,7 +33,8 @@ function firstEvent(url) {
 }
 
 const metrics = JSON.parse(await firstEvent(`${base}/app/metrics?stream=true`));
-if (!(metrics.heapUsed > 0)) throw new Error(`unexpected metrics event: ${JSON.stringify(metrics)}`);
+if (!(metrics.heapUsed > 0))
+  throw new Error(`unexpected metrics event: ${JSON.stringify(metrics)}`);
 const score = await firstEvent(`${base}/score`);
 if (score !== emitScore()) throw new Error(`unexpected score event: ${score}`);
 console.log(`quickstart ok: metrics event from /app/metrics?stream=true, score event "${score}"`);

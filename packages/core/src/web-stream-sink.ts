@@ -11,7 +11,10 @@ export interface WebStreamSink {
  * with backpressure counted in bytes. The stream ends when the client cancels the body or
  * `requestSignal` aborts.
  */
-export function createWebStreamSink(requestSignal?: AbortSignal, highWaterMark = 64 * 1024): WebStreamSink {
+export function createWebStreamSink(
+  requestSignal?: AbortSignal,
+  highWaterMark = 64 * 1024,
+): WebStreamSink {
   const controller = new AbortController();
   let streamController!: ReadableStreamDefaultController<Uint8Array>;
   let pulled: (() => void) | undefined;

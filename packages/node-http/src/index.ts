@@ -5,7 +5,6 @@ import {
   createRequestView,
   createSseEngine,
   type InnerHandler,
-  type NodeResponseLike,
   requestTarget,
   type SseEngine,
   type SseOptions,
