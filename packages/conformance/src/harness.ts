@@ -1,4 +1,4 @@
-import type { SseOptions } from '@sse-middleware/core';
+import type { CloseOptions, SseOptions } from '@sse-middleware/core';
 
 /**
  * What an adapter supplies to run the conformance suite: a way to start its server, on
@@ -38,6 +38,8 @@ export interface FixtureOptions {
 export interface Capabilities {
   corsPlugin?: true | string;
   failingUpstream?: true | string;
+  /** The server returned by `start()` offers `shutdownStreams()`. */
+  gracefulShutdown?: true | string;
 }
 
 export const CORS_ORIGIN = 'https://app.example';
@@ -47,6 +49,8 @@ export interface ConformanceServer {
   readonly url: string;
   /** Stops the server and destroys every open connection. */
   close(): Promise<void>;
+  /** The adapter's graceful shutdown of the SSE streams (its `close()`), with the server still up. */
+  shutdownStreams?(options?: CloseOptions): Promise<void>;
 }
 
 /** The JSON the inner app answers with: what the handler saw. */

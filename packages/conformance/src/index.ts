@@ -9,6 +9,7 @@ import { headerTests } from './suite/headers.js';
 import { lifecycleTests } from './suite/lifecycle.js';
 import { limitTests } from './suite/limits.js';
 import { matchingTests } from './suite/matching.js';
+import { shutdownTests } from './suite/shutdown.js';
 import { sourceTests } from './suite/sources.js';
 
 export { describeExampleContract, type ExampleHarness } from './example-contract.js';
@@ -50,5 +51,6 @@ export function describeConformance(harness: ConformanceHarness): void {
     describe('encoding', () => encodingTests(harness));
     describe('real clients', () => clientTests(harness));
     describe('across servers', () => crossServerTests(harness));
+    describe('graceful shutdown', () => shutdownTests(harness));
   });
 }

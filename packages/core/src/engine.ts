@@ -55,10 +55,25 @@ export interface SseEngine {
   match(req: SseRequest): SseRequest | undefined;
   /**
    * Answers a matching request through `sink`: a 503 when every slot is taken, else a stream that
-   * lasts until the client leaves, the source ends, or the generator fails. Never rejects.
+   * lasts until the client leaves, the source ends, the generator fails, or `close()`. Never rejects.
    */
   serve(req: SseRequest, sink: SseSink): Promise<void>;
+  /**
+   * Graceful shutdown: refuses new streams (503), sends every open stream a final event with a
+   * jittered `retry:` hint (so clients do not all reconnect at once), ends them, and resolves once
+   * they have all ended or `timeout` ms have passed. Idempotent.
+   */
+  close(options?: CloseOptions): Promise<void>;
   readonly connections: ConnectionCounter;
+}
+
+export interface CloseOptions {
+  /** The last event of every stream; `null` for none. Default `{ event: 'shutdown', data: '' }`. */
+  event?: SseEvent | null;
+  /** Reconnection hint in ms, jittered per stream into [retry, 2 * retry). Default 5000; 0 sends none. */
+  retry?: number;
+  /** How long to wait for the streams to end, in ms. Default 5000. */
+  timeout?: number;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10;
@@ -91,6 +106,18 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     'Retry-After': String(settings.retryAfter),
   };
 
+  /** Ends one open stream on shutdown; the set holds exactly the streams being served. */
+  const openStreams = new Map<() => void, Promise<void>>();
+  let shutdown: { event: SseEvent | null; retry: number } | undefined;
+  const shutdownBody = textEncoder.encode(
+    '503 Service Unavailable.\n\nThe server is shutting down.',
+  );
+  const shutdownHeaders = {
+    'Content-Type': 'text/plain',
+    'Content-Length': String(shutdownBody.byteLength),
+    'Retry-After': String(settings.retryAfter),
+  };
+
   const report = (error: unknown, req: SseRequest) => {
     try {
       settings.onError(error, req);
@@ -99,24 +126,57 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     }
   };
 
-  async function serve(req: SseRequest, sink: SseSink): Promise<void> {
+  function refuse(
+    req: SseRequest,
+    sink: SseSink,
+    headers: Record<string, string>,
+    body: Uint8Array,
+  ) {
+    try {
+      sink.head(503, headers);
+      sink.write(body);
+    } catch (error) {
+      report(error, req);
+    } finally {
+      sink.close();
+    }
+  }
+
+  function serve(req: SseRequest, sink: SseSink): Promise<void> {
+    if (shutdown) {
+      refuse(req, sink, shutdownHeaders, shutdownBody);
+      return Promise.resolve();
+    }
     const slot = connections.tryAcquire();
     if (!slot) {
-      try {
-        sink.head(503, busyHeaders);
-        sink.write(busyBody);
-      } catch (error) {
-        report(error, req);
-      } finally {
-        sink.close();
-      }
-      return;
+      refuse(req, sink, busyHeaders, busyBody);
+      return Promise.resolve();
     }
+    let endedByShutdown = false;
+    const end = () => {
+      endedByShutdown = true;
+      stop();
+    };
     const controller = new AbortController();
     const stop = () => {
       slot.release();
       controller.abort();
     };
+    const streaming = stream(req, sink, controller, stop).finally(() => {
+      openStreams.delete(end);
+      if (endedByShutdown && !sink.signal.aborted) writeFinalEvent(sink, req);
+      sink.close();
+    });
+    openStreams.set(end, streaming);
+    return streaming;
+  }
+
+  async function stream(
+    req: SseRequest,
+    sink: SseSink,
+    controller: AbortController,
+    stop: () => void,
+  ) {
     sink.signal.addEventListener('abort', stop, { once: true });
     if (sink.signal.aborted) stop();
     const ctx: StreamContext = { signal: controller.signal, lastEventId: lastEventIdOf(req) };
@@ -132,8 +192,44 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     } finally {
       sink.signal.removeEventListener('abort', stop);
       stop();
-      sink.close();
     }
+  }
+
+  function writeFinalEvent(sink: SseSink, req: SseRequest) {
+    if (!shutdown) return;
+    const { event, retry } = shutdown;
+    const jittered = retry > 0 ? retry + Math.floor(Math.random() * retry) : undefined;
+    if (event === null && jittered === undefined) return;
+    try {
+      sink.write(
+        textEncoder.encode(
+          encodeEvent({ ...event, ...(jittered === undefined ? {} : { retry: jittered }) }),
+        ),
+      );
+    } catch (error) {
+      report(error, req);
+    }
+  }
+
+  async function close(options: CloseOptions = {}): Promise<void> {
+    assertPlainObject('close(options)', options);
+    const retry = options.retry ?? 5000;
+    assertNonNegativeNumber('close(options).retry', retry);
+    const timeout = options.timeout ?? 5000;
+    assertNonNegativeNumber('close(options).timeout', timeout);
+    const event = options.event === undefined ? { event: 'shutdown', data: '' } : options.event;
+    if (event !== null) encodeEvent(event);
+    shutdown ??= { event, retry: Math.floor(retry) };
+    const ending = [...openStreams.values()];
+    for (const end of [...openStreams.keys()]) end();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled(ending),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeout);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   function writeErrorEvent(error: unknown, sink: SseSink, req: SseRequest) {
@@ -148,6 +244,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
   return {
     match: (req) => resolveMatch(settings.requestMatcher, req),
     serve,
+    close,
     connections,
   };
 }

@@ -10,6 +10,7 @@ export type {
 export { type ConnectionCounter, type ConnectionSlot, createConnectionCounter } from './counter.js';
 export { encodeData, encodeEvent, isSseEvent, SseEncodeError, type SseEvent } from './encoder.js';
 export {
+  type CloseOptions,
   createSseEngine,
   DEFAULT_INTERVAL_MS,
   DEFAULT_MAX_CONNECTIONS,

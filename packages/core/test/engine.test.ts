@@ -1120,3 +1120,101 @@ describe('encodeChunk', () => {
     expect(thrown(() => encodeChunk(7 as never)).message).toContain('7 (number)');
   });
 });
+
+describe('close(): graceful shutdown', () => {
+  const ticking = (): SseOptions => ({
+    maxConnections: 3,
+    chunkGenerator: async (_req, ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return ctx.signal.aborted ? undefined : { data: 'tick' };
+    },
+  });
+
+  it('sends every open stream a final event with a jittered retry, ends it and frees its slot', async () => {
+    const engine = createSseEngine(ticking());
+    const sinks = [new MemorySink(), new MemorySink(), new MemorySink()];
+    const served = sinks.map((sink) => engine.serve(request(), sink));
+    await sleep(60);
+    expect(engine.connections.active).toBe(3);
+    await engine.close({ retry: 1000 });
+    await Promise.all(served);
+    expect(engine.connections.active).toBe(0);
+    const retries = new Set<number>();
+    for (const sink of sinks) {
+      expect(sink.closed).toBe(true);
+      const last = sink.chunks.at(-1) ?? '';
+      const match = /^event: shutdown\nretry: (\d+)\ndata: \n\n$/.exec(last);
+      expect(match, last).not.toBeNull();
+      const retry = Number(match![1]);
+      expect(retry).toBeGreaterThanOrEqual(1000);
+      expect(retry).toBeLessThan(2000);
+      retries.add(retry);
+      expect(sink.writesAfterClose).toBe(0);
+    }
+    // Jitter: three draws from 1000 values are very unlikely to all be equal (p = 1e-6).
+    expect(retries.size).toBeGreaterThan(1);
+  });
+
+  it('refuses new streams with a 503 once closing, and is idempotent', async () => {
+    const engine = createSseEngine(ticking());
+    await engine.close();
+    await engine.close();
+    const sink = new MemorySink();
+    await engine.serve(request(), sink);
+    expect(sink.status).toBe(503);
+    expect(sink.text).toBe('503 Service Unavailable.\n\nThe server is shutting down.');
+    expect(sink.headers?.['Retry-After']).toBe('5');
+    expect(engine.connections.active).toBe(0);
+  });
+
+  it('uses a custom final event, or none, and no retry with retry: 0', async () => {
+    const custom = createSseEngine(ticking());
+    const a = new MemorySink();
+    const servedA = custom.serve(request(), a);
+    await sleep(30);
+    await custom.close({ event: { event: 'bye', data: 'see you' }, retry: 0 });
+    await servedA;
+    expect(a.chunks.at(-1)).toBe('event: bye\ndata: see you\n\n');
+
+    const silent = createSseEngine(ticking());
+    const b = new MemorySink();
+    const servedB = silent.serve(request(), b);
+    await sleep(30);
+    await silent.close({ event: null, retry: 0 });
+    await servedB;
+    expect(b.chunks.every((c) => c === 'data: tick\n\n')).toBe(true);
+    expect(b.closed).toBe(true);
+  });
+
+  it('does not wait past the timeout for a stream stuck in backpressure', async () => {
+    const engine = createSseEngine({ source: () => [{ data: 'x' }, { data: 'y' }] });
+    const sink = new MemorySink(() => new Promise<void>(() => {}));
+    const served = engine.serve(request(), sink);
+    await tick();
+    const started = Date.now();
+    await engine.close({ timeout: 100 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    await served;
+    expect(engine.connections.active).toBe(0);
+  });
+
+  it('writes nothing to a stream whose client already left', async () => {
+    const engine = createSseEngine(ticking());
+    const sink = new MemorySink();
+    const served = engine.serve(request(), sink);
+    await sleep(30);
+    sink.disconnect();
+    await engine.close();
+    await served;
+    expect(sink.chunks.some((c) => c.includes('shutdown'))).toBe(false);
+  });
+
+  it('validates its options', async () => {
+    const engine = createSseEngine(ticking());
+    await expect(engine.close({ retry: -1 })).rejects.toThrow(
+      /close\(options\)\.retry must be a finite number >= 0, received -1/,
+    );
+    await expect(engine.close({ timeout: Number.NaN })).rejects.toThrow(TypeError);
+    await expect(engine.close({ event: { id: 'a\nb' } })).rejects.toThrow(/id/);
+  });
+});

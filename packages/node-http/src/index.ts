@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import {
+  type CloseOptions,
   createNodeResponseSink,
   createRequestView,
   createSseEngine,
@@ -24,6 +25,15 @@ export interface NodeSseListener<Req extends NodeRequest, Res extends NodeRespon
   (req: Req, res: Res, next?: (error?: unknown) => void): void;
   /** The engine behind this listener: its `connections` counter shows the streams held. */
   readonly engine: SseEngine;
+  /**
+   * Graceful shutdown of this middleware's streams (see `SseEngine.close`): call it before
+   * `server.close()`, which otherwise waits for streams that never end.
+   *
+   * ```ts
+   * process.on('SIGTERM', async () => { await listener.close(); server.close(); });
+   * ```
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /**
@@ -66,7 +76,10 @@ export function sseMiddleware<
     }
     void engine.serve(matched, createNodeResponseSink(res));
   };
-  return Object.assign(listener, { engine });
+  return Object.assign(listener, {
+    engine,
+    close: (closeOptions?: CloseOptions) => engine.close(closeOptions),
+  });
 }
 
 /** Calls the wrapped listener in memory for the matching request and reads its body. */

@@ -43,10 +43,12 @@ export const harness: ConformanceHarness = {
     failingUpstream:
       'node:http has no middleware chain: a listener that throws after answering is an uncaught exception, not a framework error',
   },
-  start(options: SseOptions, fixture = {}) {
+  async start(options: SseOptions, fixture = {}) {
     const sse = sseMiddleware(innerApp, options);
-    if (!fixture.cors) return listen(sse);
     const allowOrigin = cors({ origin: CORS_ORIGIN });
-    return listen((req, res) => allowOrigin(req, res, () => sse(req, res)));
+    const server = await listen(
+      fixture.cors ? (req, res) => allowOrigin(req, res, () => sse(req, res)) : sse,
+    );
+    return { ...server, shutdownStreams: sse.close };
   },
 };

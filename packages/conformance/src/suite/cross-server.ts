@@ -1,20 +1,9 @@
 import { uriPrefixMatch, wrapDelay } from '@sse-middleware/core';
 import { expect, it } from 'vitest';
-import { type Capabilities, CORS_ORIGIN, type ConformanceHarness } from '../harness.js';
+import { CORS_ORIGIN, type ConformanceHarness } from '../harness.js';
 import { fetchRaw, openStream } from '../http-client.js';
+import { itWhen } from './capabilities.js';
 import { errorRecorder, serve, signalled } from './context.js';
-
-/** Declares a test that needs a capability; without it, the test is listed as skipped with its reason. */
-function itWhen(
-  harness: ConformanceHarness,
-  capability: keyof Capabilities,
-  title: string,
-  body: () => Promise<void>,
-) {
-  const value = harness.capabilities?.[capability] ?? true;
-  if (value === true) it(title, body);
-  else it.skip(`${title} [not applicable to ${harness.name}: ${value}]`, body);
-}
 
 export function crossServerTests(harness: ConformanceHarness) {
   itWhen(
