@@ -15,8 +15,11 @@ export function shutdownTests(harness: ConformanceHarness) {
         maxConnections: 5,
         chunkGenerator: wrapDelay(() => ({ data: 'tick' }), 50),
       });
-      if (!server.shutdownStreams)
-        throw new Error(`${harness.name}: start() must return shutdownStreams()`);
+      if (!server.shutdownStreams) {
+        throw new Error(
+          `${harness.name}: start() must return shutdownStreams(): expose the adapter's graceful shutdown (its engine's close(), e.g. a close() method on the middleware or a hook on the server's own close) and return it from the harness, or set capabilities.gracefulShutdown to the reason it is impossible`,
+        );
+      }
       const streams: RawStream[] = [];
       for (let i = 0; i < 5; i += 1) streams.push(await openStream(`${server.url}/?stream=true`));
       await Promise.all(streams.map((s) => s.waitForEvents(1)));
