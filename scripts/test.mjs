@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureSystemDeps } from './ensure-system-deps.mjs';
 import { ADAPTERS, EXTRA_NODE_MAJORS, runNodeMatrix } from './node-matrix.mjs';
 import { runPackInstall } from './pack-install.mjs';
 
@@ -17,6 +18,9 @@ function run(title, command, args) {
 }
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+console.log('=== system packages the tests need: chromium');
+ensureSystemDeps(['chromium']);
 
 const lintOk = run('lint and format', bin('biome'), ['ci', '.']);
 const turboOk = run('typecheck, build, test, check-exports', bin('turbo'), [

@@ -1,0 +1,54 @@
+import { EventSource as EventSourceV4 } from 'eventsource';
+import { EventSource as UndiciEventSource } from 'undici';
+import {
+  type ClientConnection,
+  type ClientDriver,
+  type KnownDeviations,
+  type ReceivedEvent,
+  waitForCount,
+} from './types.js';
+
+interface EventSourceLike {
+  addEventListener(type: string, listener: (event: MessageEvent) => void): void;
+  close(): void;
+  readonly readyState: number;
+}
+
+type EventSourceConstructor = new (url: string) => EventSourceLike;
+
+function nodeDriver(
+  name: string,
+  EventSource: EventSourceConstructor,
+  deviations: KnownDeviations,
+): ClientDriver {
+  return {
+    name,
+    deviations,
+    async open(url, types = ['message']): Promise<ClientConnection> {
+      const source = new EventSource(url);
+      const received: ReceivedEvent[] = [];
+      for (const type of types) {
+        source.addEventListener(type, (event) => {
+          received.push({ type, data: String(event.data), lastEventId: event.lastEventId });
+        });
+      }
+      const read = async () => [...received];
+      return {
+        events: read,
+        waitForEvents: (count, timeoutMs = 8000) => waitForCount(read, count, timeoutMs, name),
+        readyState: async () => source.readyState,
+        close: async () => source.close(),
+      };
+    },
+    dispose: async () => {},
+  };
+}
+
+export const undiciDriver = (): ClientDriver =>
+  nodeDriver('undici EventSource', UndiciEventSource as unknown as EventSourceConstructor, {});
+
+export const eventsourceV4Driver = (): ClientDriver =>
+  nodeDriver('eventsource@4', EventSourceV4 as unknown as EventSourceConstructor, {
+    lastEventIdResetsWithoutId: true,
+    nulInIdResetsId: true,
+  });
