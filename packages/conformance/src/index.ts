@@ -5,6 +5,7 @@ import { clientTests } from './suite/clients.js';
 import { crossServerTests } from './suite/cross-server.js';
 import { defaultPipelineTests } from './suite/default-pipeline.js';
 import { encodingTests } from './suite/encoding.js';
+import { faultTests } from './suite/faults.js';
 import { headerTests } from './suite/headers.js';
 import { lifecycleTests } from './suite/lifecycle.js';
 import { limitTests } from './suite/limits.js';
@@ -52,5 +53,6 @@ export function describeConformance(harness: ConformanceHarness): void {
     describe('real clients', () => clientTests(harness));
     describe('across servers', () => crossServerTests(harness));
     describe('graceful shutdown', () => shutdownTests(harness));
+    describe('faults', () => faultTests(harness));
   });
 }
