@@ -1,4 +1,5 @@
 import type { SseSink } from './sink.js';
+import { invalid } from './validate.js';
 
 /**
  * The parts of a Node response (node:http `ServerResponse`, or node:http2's compat
@@ -25,6 +26,17 @@ export interface NodeResponseLike {
  * `drain`, and that wait also ends when the connection closes, so it can never hang.
  */
 export function createNodeResponseSink(res: NodeResponseLike): SseSink {
+  if (
+    typeof res?.writeHead !== 'function' ||
+    typeof res.write !== 'function' ||
+    typeof res.once !== 'function'
+  ) {
+    throw invalid(
+      'createNodeResponseSink(res)',
+      'a Node ServerResponse or Http2ServerResponse',
+      res,
+    );
+  }
   const controller = new AbortController();
   res.once('close', () => controller.abort());
   if (res.destroyed) controller.abort();

@@ -1,3 +1,5 @@
+import { assertPlainObject, assertString, invalid } from './validate.js';
+
 /** Case-insensitive, read-only access to request headers. */
 export interface SseHeaders {
   get(name: string): string | null;
@@ -33,6 +35,16 @@ export interface RequestViewInit {
 }
 
 export function createRequestView(init: RequestViewInit): SseRequest {
+  assertPlainObject('createRequestView(init)', init);
+  assertString('createRequestView(init).method', init.method);
+  assertString('createRequestView(init).url', init.url);
+  if (typeof init.headers !== 'object' || init.headers === null) {
+    throw invalid(
+      'createRequestView(init).headers',
+      'a Headers object or a header record',
+      init.headers,
+    );
+  }
   const { path, query } = splitTarget(init.url);
   return {
     method: init.method.toUpperCase(),

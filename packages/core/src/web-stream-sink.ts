@@ -1,4 +1,5 @@
 import type { SseSink } from './sink.js';
+import { invalid } from './validate.js';
 
 export interface WebStreamSink {
   readonly sink: SseSink;
@@ -15,6 +16,20 @@ export function createWebStreamSink(
   requestSignal?: AbortSignal,
   highWaterMark = 64 * 1024,
 ): WebStreamSink {
+  if (requestSignal !== undefined && !(requestSignal instanceof AbortSignal)) {
+    throw invalid(
+      'createWebStreamSink(requestSignal)',
+      'an AbortSignal or undefined',
+      requestSignal,
+    );
+  }
+  if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1) {
+    throw invalid(
+      'createWebStreamSink(highWaterMark)',
+      'a positive integer of bytes',
+      highWaterMark,
+    );
+  }
   const controller = new AbortController();
   let streamController!: ReadableStreamDefaultController<Uint8Array>;
   let pulled: (() => void) | undefined;
