@@ -19,6 +19,9 @@ function run(title, command, args) {
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
+// The encoder's property tests run 100,000 random events in the full suite (2,000 by default).
+process.env.FUZZ_RUNS ??= '100000';
+
 console.log('=== system packages the tests need: chromium');
 ensureSystemDeps(['chromium']);
 

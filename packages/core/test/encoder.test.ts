@@ -247,7 +247,12 @@ const normaliseBreaks = (data: string) => data.replace(/\r\n|\r|\n/g, '\n');
 /** eventsource-parser reports an empty event type (the spec's default `message`) as undefined. */
 const expectedType = (type: string | undefined) => (type === '' ? undefined : type);
 
-describe('encodeEvent: round trip (fast-check + eventsource-parser)', () => {
+/** CI runs 100,000 cases (FUZZ_RUNS); give each property room on a loaded machine. */
+const FUZZ_TIMEOUT = Math.max(20_000, FUZZ_RUNS * 2);
+
+describe('encodeEvent: round trip (fast-check + eventsource-parser)', {
+  timeout: FUZZ_TIMEOUT,
+}, () => {
   it('gives back data, event, id and retry exactly', () => {
     fc.assert(
       fc.property(eventArb, (event) => {
@@ -296,7 +301,7 @@ describe('encodeEvent: round trip (fast-check + eventsource-parser)', () => {
   });
 });
 
-describe('encodeEvent: rejection properties', () => {
+describe('encodeEvent: rejection properties', { timeout: FUZZ_TIMEOUT }, () => {
   const withForbidden = (forbidden: string[]) =>
     fc
       .tuple(dataArb, fc.constantFrom(...forbidden), dataArb)
