@@ -10,6 +10,7 @@ import { headerTests } from './suite/headers.js';
 import { lifecycleTests } from './suite/lifecycle.js';
 import { limitTests } from './suite/limits.js';
 import { matchingTests } from './suite/matching.js';
+import { pushTests } from './suite/push.js';
 import { shutdownTests } from './suite/shutdown.js';
 import { sourceTests } from './suite/sources.js';
 
@@ -54,5 +55,7 @@ export function describeConformance(harness: ConformanceHarness): void {
     describe('across servers', () => crossServerTests(harness));
     describe('graceful shutdown', () => shutdownTests(harness));
     describe('faults', () => faultTests(harness));
+    describe('push: channels, replay, heartbeats, slow consumers, limits', () =>
+      pushTests(harness));
   });
 }

@@ -6,9 +6,10 @@ import type { SseRequest } from './request.js';
  * - a structured {@link SseEvent}, encoded spec-exactly;
  * - a string, written as an already-formatted SSE chunk followed by one `\n` (the original's model;
  *   wrap the generator with `wrapSseEvent` to turn plain text into `data:` lines);
+ * - a `Uint8Array`: bytes already encoded (by `encodeEvent`, say), written as they are;
  * - `undefined` or `null`: nothing to send this tick.
  */
-export type Chunk = string | SseEvent | null | undefined;
+export type Chunk = string | SseEvent | Uint8Array | null | undefined;
 
 /** Per-connection context handed to every chunk-generator call. */
 export interface StreamContext {

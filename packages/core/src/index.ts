@@ -1,4 +1,15 @@
 export { abortableDelay } from './abort.js';
+export {
+  type Channel,
+  type ChannelEvent,
+  type ChannelOptions,
+  type ChannelStats,
+  createChannel,
+  type EventMap,
+  type PublishOptions,
+  REPLAY_GAP_EVENT,
+  type SubscribeOptions,
+} from './channel.js';
 export type {
   Chunk,
   ChunkGenerator,
@@ -9,18 +20,7 @@ export type {
 } from './chunk.js';
 export { type ConnectionCounter, type ConnectionSlot, createConnectionCounter } from './counter.js';
 export { encodeData, encodeEvent, isSseEvent, SseEncodeError, type SseEvent } from './encoder.js';
-export {
-  type CloseOptions,
-  createSseEngine,
-  DEFAULT_INTERVAL_MS,
-  DEFAULT_MAX_CONNECTIONS,
-  defaultErrorEvent,
-  type EngineContext,
-  encodeChunk,
-  type InnerHandler,
-  type SseEngine,
-  type SseOptions,
-} from './engine.js';
+export { type CloseOptions, createSseEngine, type SseEngine } from './engine.js';
 export { DEFAULT_SSE_HEADERS, mergeHeaders } from './headers.js';
 export {
   acceptEventStream,
@@ -33,7 +33,20 @@ export {
   uriPrefixMatch,
   uriSuffixMatch,
 } from './matchers.js';
+export type { CloseReason, EngineStats, SseHooks } from './metrics.js';
 export { createNodeResponseSink, type NodeResponseLike } from './node-response-sink.js';
+export {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_INTERVAL_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  defaultErrorEvent,
+  type EngineContext,
+  type InnerHandler,
+  type SseOptions,
+} from './options.js';
+export type { SlowConsumerPolicy } from './output.js';
+export { encodeChunk } from './pumps.js';
 export {
   createRequestView,
   type HeaderSource,
@@ -43,6 +56,15 @@ export {
   type SseRequest,
 } from './request.js';
 export type { SseSink } from './sink.js';
+export {
+  type ChannelMessage,
+  createMemoryStore,
+  type EventStore,
+  type MemoryStoreOptions,
+  type ReplayResult,
+  type StoredEvent,
+} from './store.js';
+export { describeValue } from './validate.js';
 export { createWebStreamSink, type WebStreamSink } from './web-stream-sink.js';
 export {
   asSseEvent,

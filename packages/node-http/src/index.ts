@@ -93,13 +93,24 @@ function injectInto(handler: NodeListener): InnerHandler {
         headers[key] = Array.isArray(value) ? value.join(', ') : value;
       }
     }
-    const response = await inject(handler as Parameters<typeof inject>[0], {
-      method: 'GET',
-      url: requestTarget(req),
-      headers,
-      remoteAddress: original?.socket?.remoteAddress,
-      signal: ctx.signal,
-    });
-    return { status: response.statusCode, body: response.payload };
+    // The body is read as text: a compressor in the handler must not encode it.
+    headers['accept-encoding'] = 'identity';
+    // One signal per poll: light-my-request keeps its abort listener until the body is read,
+    // which a GET never is, so handing it the stream's signal would add a listener per poll.
+    const poll = new AbortController();
+    const abort = () => poll.abort();
+    ctx.signal.addEventListener('abort', abort, { once: true });
+    try {
+      const response = await inject(handler as Parameters<typeof inject>[0], {
+        method: 'GET',
+        url: requestTarget(req),
+        headers,
+        remoteAddress: original?.socket?.remoteAddress,
+        signal: poll.signal,
+      });
+      return { status: response.statusCode, body: response.payload };
+    } finally {
+      ctx.signal.removeEventListener('abort', abort);
+    }
   };
 }

@@ -1,0 +1,20 @@
+import type { AddressInfo } from 'node:net';
+import { listenAddress, onShutdown } from '@sse-middleware/example-kit';
+import { buildApp } from './app.js';
+
+const { port, host } = listenAddress();
+const server = buildApp().listen(port, host, () => {
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  console.log(`koa example listening on ${url}`);
+  console.log(`  curl -N "${url}/?stream=true"`);
+  console.log(`  curl -N "${url}/app/metrics?stream=true"`);
+  console.log(`  curl -N "${url}/score"`);
+});
+
+onShutdown(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);

@@ -1,0 +1,268 @@
+import type { ChunkSource, StreamContext } from './chunk.js';
+import { encodeEvent } from './encoder.js';
+import type { SseRequest } from './request.js';
+import { createMemoryStore, type EventStore, type StoredEvent } from './store.js';
+import { assertFunction, assertPlainObject, assertString, invalid } from './validate.js';
+
+/** Event name → payload type, e.g. `{ price: { symbol: string; value: number }; message: string }`. */
+export type EventMap = Record<string, unknown>;
+
+/** A published event as a subscriber's filter sees it. */
+export interface ChannelEvent<E extends EventMap = EventMap> {
+  readonly id: string;
+  readonly event: keyof E & string;
+  readonly data: E[keyof E & string];
+  readonly topic: string | undefined;
+}
+
+export interface SubscribeOptions<E extends EventMap = EventMap> {
+  /** Only events published to one of these topics (and events without a topic). Default: every topic. */
+  topics?: readonly string[];
+  /** Only events for which this returns true. */
+  filter?: (event: ChannelEvent<E>) => boolean;
+}
+
+export interface PublishOptions {
+  /** The topic subscribers select by. */
+  topic?: string;
+}
+
+export interface ChannelStats {
+  /** Events published since the channel was created. */
+  published: number;
+  /** Streams subscribed right now. */
+  subscribers: number;
+}
+
+export interface ChannelOptions {
+  /** Where events are kept for replay and get their ids. Default: `createMemoryStore()` (1000 events). */
+  store?: EventStore;
+  /** Turns payloads into `data` text. Default: strings as they are, anything else `JSON.stringify`. */
+  serializer?: (value: unknown) => string;
+}
+
+export interface Channel<E extends EventMap = EventMap> {
+  /**
+   * Publishes one event to every subscriber: encoded once, the same bytes written to every
+   * stream, kept in the store for replay. Resolves with its id. An event the encoder refuses
+   * (a newline in the event name, say) rejects with `SseEncodeError`, and nothing is published.
+   */
+  publish<K extends keyof E & string>(
+    event: K,
+    data: E[K],
+    options?: PublishOptions,
+  ): Promise<{ id: string }>;
+  /**
+   * A `source` for the engine: each stream subscribes, first replaying what it missed after its
+   * `Last-Event-ID` (or a `replay-gap` event when that cannot be done completely), then live.
+   */
+  source(
+    options?: SubscribeOptions<E> | ((req: SseRequest, ctx: StreamContext) => SubscribeOptions<E>),
+  ): ChunkSource;
+  stats(): ChannelStats;
+}
+
+/** The event a subscriber gets when its `Last-Event-ID` is older than the store retains. */
+export const REPLAY_GAP_EVENT = 'replay-gap';
+
+/** Marks a source as push-based: the engine subscribes it rather than iterating it. */
+export const PUSH_SOURCE = Symbol.for('sse-middleware.push-source');
+
+/** How a push source writes to one stream. */
+export interface PushDelivery {
+  /** Sends encoded bytes without waiting (live fan-out). */
+  send(bytes: Uint8Array): void;
+  /** Resolves once the client can take more; `undefined` when it can now. Paces replays. */
+  whenWritable(): Promise<void> | undefined;
+  /** Aborts when the stream ends. */
+  readonly signal: AbortSignal;
+  /** The stream's send-queue bound in bytes. */
+  readonly maxQueuedBytes: number;
+  /** Ends the stream as a slow consumer (it reconnects and replays). */
+  overflow(): void;
+}
+
+/** What a push source hands the engine for one stream. */
+export interface PushSubscription {
+  /** Starts delivery; returns how to stop it. May replay first. */
+  [PUSH_SOURCE](delivery: PushDelivery): Promise<() => void> | (() => void);
+}
+
+export function isPushSubscription(value: unknown): value is PushSubscription {
+  return typeof value === 'object' && value !== null && PUSH_SOURCE in value;
+}
+
+interface Subscriber {
+  topics: ReadonlySet<string> | undefined;
+  filter: ((event: ChannelEvent) => boolean) | undefined;
+  send: (bytes: Uint8Array) => void;
+}
+
+/** Live events published while a subscriber reads its replay, held until the replay is sent. */
+interface Held {
+  events: StoredEvent[];
+  bytes: number;
+}
+
+const textEncoder = new TextEncoder();
+
+const defaultSerializer = (value: unknown): string =>
+  typeof value === 'string' ? value : JSON.stringify(value);
+
+/**
+ * A broadcast channel: publish once, every subscribed stream gets it, in order, with replay.
+ *
+ * ```ts
+ * const prices = createChannel<{ price: { symbol: string; value: number } }>();
+ * app.use(sse({ requestMatcher: uriMatch('/prices'), source: prices.source(), heartbeat: 15_000 }));
+ * await prices.publish('price', { symbol: 'ACME', value: 42 });
+ * ```
+ */
+export function createChannel<E extends EventMap = EventMap>(
+  options: ChannelOptions = {},
+): Channel<E> {
+  assertPlainObject('createChannel(options)', options);
+  const store = options.store ?? createMemoryStore();
+  if (typeof store?.append !== 'function' || typeof store.since !== 'function') {
+    throw invalid('createChannel(options).store', 'an EventStore with append() and since()', store);
+  }
+  const serialize = options.serializer ?? defaultSerializer;
+  assertFunction('createChannel(options).serializer', serialize);
+
+  const subscribers = new Set<Subscriber>();
+  /** Streams still reading their replay: live events published meanwhile are held for them. */
+  const replaying = new Set<Held>();
+  const values = new WeakMap<StoredEvent, unknown>();
+  let published = 0;
+
+  function matches(subscriber: Omit<Subscriber, 'send'>, stored: StoredEvent): boolean {
+    if (subscriber.topics && stored.topic !== undefined && !subscriber.topics.has(stored.topic))
+      return false;
+    if (!subscriber.filter) return true;
+    const data = values.has(stored) ? values.get(stored) : stored.data;
+    return subscriber.filter({
+      id: stored.id,
+      event: stored.event ?? 'message',
+      data,
+      topic: stored.topic,
+    });
+  }
+
+  function fanOut(stored: StoredEvent) {
+    for (const held of replaying) {
+      held.events.push(stored);
+      held.bytes += stored.bytes.byteLength;
+    }
+    for (const subscriber of subscribers) {
+      if (matches(subscriber, stored)) subscriber.send(stored.bytes);
+    }
+  }
+
+  async function publish(event: string, data: unknown, publishOptions: PublishOptions = {}) {
+    assertString('publish(event)', event);
+    assertPlainObject('publish(options)', publishOptions);
+    const { topic } = publishOptions;
+    if (topic !== undefined) assertString('publish(options).topic', topic);
+    const text = serialize(data);
+    if (typeof text !== 'string')
+      throw invalid('the serializer', 'a function returning a string', text);
+    const type = event === 'message' ? undefined : event;
+    // Encoding first validates the event, so a refused one is never stored or sent.
+    const body = encodeEvent({ event: type, data: text });
+    const stored = await store.append({ event: type, data: text, topic }, (id) =>
+      textEncoder.encode(`${encodeEvent({ id }).slice(0, -1)}${body}`),
+    );
+    values.set(stored, data);
+    published += 1;
+    fanOut(stored);
+    return { id: stored.id };
+  }
+
+  function source(
+    subscribeOptions:
+      | SubscribeOptions<E>
+      | ((req: SseRequest, ctx: StreamContext) => SubscribeOptions<E>) = {},
+  ): ChunkSource {
+    if (typeof subscribeOptions !== 'function') validateSubscribeOptions(subscribeOptions);
+    const pushSource = (req: SseRequest, ctx: StreamContext): PushSubscription => {
+      const chosen =
+        typeof subscribeOptions === 'function' ? subscribeOptions(req, ctx) : subscribeOptions;
+      if (typeof subscribeOptions === 'function') validateSubscribeOptions(chosen);
+      return {
+        [PUSH_SOURCE]: (send) => subscribe(chosen as SubscribeOptions, ctx.lastEventId, send),
+      };
+    };
+    return Object.assign(pushSource, { [PUSH_SOURCE]: true }) as unknown as ChunkSource;
+  }
+
+  async function subscribe(
+    chosen: SubscribeOptions,
+    lastEventId: string | undefined,
+    delivery: PushDelivery,
+  ): Promise<() => void> {
+    const subscriber: Subscriber = {
+      topics: chosen.topics ? new Set(chosen.topics) : undefined,
+      filter: chosen.filter as Subscriber['filter'],
+      send: (bytes) => delivery.send(bytes),
+    };
+    const unsubscribe = () => {
+      subscribers.delete(subscriber);
+    };
+    if (lastEventId !== undefined) {
+      const held: Held = { events: [], bytes: 0 };
+      replaying.add(held);
+      try {
+        const replay = await store.since(lastEventId);
+        if (!replay.complete) {
+          const gap = { lastEventId, oldestRetainedId: replay.events[0]?.id ?? null };
+          delivery.send(
+            textEncoder.encode(encodeEvent({ event: REPLAY_GAP_EVENT, data: JSON.stringify(gap) })),
+          );
+        }
+        const replayed = new Set<string>();
+        const replayOne = async (stored: StoredEvent) => {
+          replayed.add(stored.id);
+          if (!matches(subscriber, stored)) return true;
+          delivery.send(stored.bytes);
+          // A replay is a burst: pace it by the client, so a reconnecting client is not a slow one.
+          const writable = delivery.whenWritable();
+          if (writable) await writable;
+          if (held.bytes > delivery.maxQueuedBytes) {
+            delivery.overflow();
+            return false;
+          }
+          return !delivery.signal.aborted;
+        };
+        for (const stored of replay.events) {
+          if (!(await replayOne(stored))) return unsubscribe;
+        }
+        for (let i = 0; i < held.events.length; i += 1) {
+          const stored = held.events[i]!;
+          if (!replayed.has(stored.id) && !(await replayOne(stored))) return unsubscribe;
+        }
+      } finally {
+        replaying.delete(held);
+      }
+    }
+    subscribers.add(subscriber);
+    return unsubscribe;
+  }
+
+  return {
+    publish: publish as Channel<E>['publish'],
+    source,
+    stats: () => ({ published, subscribers: subscribers.size }),
+  };
+
+  function validateSubscribeOptions(value: unknown): void {
+    assertPlainObject('channel.source(options)', value);
+    const { topics, filter } = value as SubscribeOptions;
+    if (
+      topics !== undefined &&
+      (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string'))
+    ) {
+      throw invalid('channel.source(options).topics', 'an array of strings', topics);
+    }
+    if (filter !== undefined) assertFunction('channel.source(options).filter', filter);
+  }
+}

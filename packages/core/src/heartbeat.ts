@@ -1,0 +1,37 @@
+import type { StreamOutput } from './output.js';
+
+const HEARTBEAT = new TextEncoder().encode(':\n\n');
+
+/**
+ * Sends a comment to every stream idle for `intervalMs`, from one timer per engine that runs only
+ * while streams are open. A stream waiting on a full client buffer is not idle and gets none.
+ */
+export function createHeartbeat(intervalMs: number) {
+  const outputs = new Set<StreamOutput>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const beat = () => {
+    const now = Date.now();
+    for (const output of outputs) {
+      if (!output.busy && now - output.lastWriteAt >= intervalMs) output.send(HEARTBEAT);
+    }
+  };
+
+  return {
+    add(output: StreamOutput) {
+      if (intervalMs <= 0) return;
+      outputs.add(output);
+      if (!timer) {
+        timer = setInterval(beat, Math.max(10, Math.floor(intervalMs / 4)));
+        (timer as { unref?: () => void }).unref?.();
+      }
+    },
+    delete(output: StreamOutput) {
+      outputs.delete(output);
+      if (outputs.size === 0 && timer) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    },
+  };
+}

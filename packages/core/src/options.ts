@@ -1,0 +1,257 @@
+import { PUSH_SOURCE } from './channel.js';
+import type { ChunkGenerator, ChunkSource, InnerResponse, StreamContext } from './chunk.js';
+import type { SseEvent } from './encoder.js';
+import { DEFAULT_SSE_HEADERS, mergeHeaders, validateHeaders } from './headers.js';
+import { queryTokenMatch, type RequestMatcher } from './matchers.js';
+import type { SseHooks } from './metrics.js';
+import type { SlowConsumerPolicy } from './output.js';
+import type { SseRequest } from './request.js';
+import {
+  assertFunction,
+  assertInteger,
+  assertNonNegativeNumber,
+  assertPlainObject,
+  invalid,
+} from './validate.js';
+import { wrapDelay, wrapFetchBody, wrapSseEvent } from './wrappers.js';
+
+/** Options shared by every adapter. Every one is optional. */
+export interface SseOptions {
+  /** Which requests are streamed. Default: a GET whose query has `stream=true` (`queryTokenMatch('stream=true')`). */
+  requestMatcher?: RequestMatcher;
+  /**
+   * Produces the next chunk, called again as soon as the previous one is written (pace it with
+   * `wrapDelay`). Default: call the wrapped handler for the same request once per second and send its
+   * body as `data:`, i.e. `wrapSseEvent(wrapFetchBody(wrapDelay(inner, 1000)))`.
+   */
+  chunkGenerator?: ChunkGenerator;
+  /** A push source instead of a polled generator: an (async) iterable of chunks per connection. */
+  source?: ChunkSource;
+  /** Concurrent streams allowed; `<= 0` means unlimited. Default `10`. */
+  maxConnections?: number;
+  /** Headers added to the default SSE headers (a `null` value removes a default one). */
+  headers?: Readonly<Record<string, string | null>>;
+  /** Replaces the default status and headers entirely, like the original's `:empty-response`. */
+  emptyResponse?: { status?: number; headers: Readonly<Record<string, string>> };
+  /** Seconds in the `Retry-After` header of the 503 sent when every slot is taken. Default `5`. */
+  retryAfter?: number;
+  /** Called with every error that ends a stream. Default: `console.error`. */
+  onError?: (error: unknown, req: SseRequest) => void;
+  /** The last event sent when a stream fails; `null` to send none. Default: `event: error` with `Error - (<name>) <message>`. */
+  errorEvent?: ((error: unknown) => SseEvent) | null;
+  /** A comment is sent to a stream idle for this many ms, so proxies keep it open; `0` for none. Default 15000. */
+  heartbeat?: number;
+  /** A `retry:` reconnection hint in ms, sent first on every stream. Default: none. */
+  retry?: number;
+  /**
+   * A client that cannot keep up: its send queue holds at most `maxQueuedBytes` (default 1 MiB),
+   * then `policy` applies. Default policy: `wait` for generators and iterables, `disconnect` for
+   * channels (the client reconnects and replays what it missed).
+   */
+  slowConsumer?: { maxQueuedBytes?: number; policy?: SlowConsumerPolicy };
+  /** At most `max` streams per key (`key(req)`: a client IP, a user id…); beyond, 429 with `Retry-After`. */
+  limitPerKey?: { key: (req: SseRequest) => string | undefined; max: number };
+  /** Told of opens, closes, rejections, bytes written, drops and slow-consumer disconnects. */
+  hooks?: SseHooks;
+}
+
+/** How the default chunk generator calls the handler that the middleware wraps. */
+export type InnerHandler = (req: SseRequest, ctx: StreamContext) => Promise<InnerResponse>;
+
+export interface EngineContext {
+  /** Supplied by adapters that wrap a handler, so the default chunk generator can poll it. */
+  innerHandler?: InnerHandler;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 10;
+export const DEFAULT_INTERVAL_MS = 1000;
+
+const OPTION_KEYS = new Set([
+  'requestMatcher',
+  'chunkGenerator',
+  'source',
+  'maxConnections',
+  'headers',
+  'emptyResponse',
+  'retryAfter',
+  'onError',
+  'errorEvent',
+  'heartbeat',
+  'retry',
+  'slowConsumer',
+  'limitPerKey',
+  'hooks',
+]);
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+
+export function defaultErrorEvent(error: unknown): SseEvent {
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = error instanceof Error ? error.message : String(error);
+  return { event: 'error', data: `Error - (${name}) ${message}` };
+}
+
+export interface Settings {
+  requestMatcher: RequestMatcher;
+  chunkGenerator: ChunkGenerator;
+  source: ChunkSource | undefined;
+  maxConnections: number;
+  status: number;
+  headers: Record<string, string>;
+  retryAfter: number;
+  onError: (error: unknown, req: SseRequest) => void;
+  errorEvent: ((error: unknown) => SseEvent) | null;
+  heartbeat: number;
+  retry: number | undefined;
+  maxQueuedBytes: number;
+  policy: SlowConsumerPolicy;
+  limitPerKey: { key: (req: SseRequest) => string | undefined; max: number } | undefined;
+  hooks: SseHooks;
+}
+
+export function resolveOptions(options: SseOptions, context: EngineContext): Settings {
+  assertPlainObject('options', options);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key))
+      throw invalid(`options.${key}`, `one of ${[...OPTION_KEYS].join(', ')}`, key);
+  }
+  const given = <K extends keyof SseOptions>(key: K): SseOptions[K] | undefined =>
+    options[key] === null && key !== 'errorEvent' ? undefined : options[key];
+
+  const requestMatcher = given('requestMatcher') ?? queryTokenMatch('stream=true');
+  assertFunction('options.requestMatcher', requestMatcher);
+
+  const source = given('source');
+  if (source !== undefined) assertFunction('options.source', source);
+  let chunkGenerator = given('chunkGenerator');
+  if (chunkGenerator !== undefined) {
+    assertFunction('options.chunkGenerator', chunkGenerator);
+    if (source !== undefined) {
+      throw invalid(
+        'options.source',
+        'absent when options.chunkGenerator is given (pick one)',
+        source,
+      );
+    }
+  } else if (source === undefined) {
+    const inner = context.innerHandler;
+    if (!inner) {
+      throw invalid(
+        'options.chunkGenerator',
+        'a function (this adapter has no inner handler to poll)',
+        undefined,
+      );
+    }
+    chunkGenerator = wrapSseEvent(wrapFetchBody(wrapDelay(inner, DEFAULT_INTERVAL_MS)));
+  }
+
+  const maxConnections = given('maxConnections') ?? DEFAULT_MAX_CONNECTIONS;
+  assertInteger('options.maxConnections', maxConnections);
+
+  const retryAfter = given('retryAfter') ?? 5;
+  assertNonNegativeNumber('options.retryAfter', retryAfter);
+  if (!Number.isInteger(retryAfter))
+    throw invalid('options.retryAfter', 'a whole number of seconds', retryAfter);
+
+  let status = 200;
+  let headers: Record<string, string>;
+  const emptyResponse = given('emptyResponse');
+  const extra = given('headers');
+  const extraHeaders = extra === undefined ? undefined : validateHeaders('options.headers', extra);
+  if (emptyResponse !== undefined) {
+    assertPlainObject('options.emptyResponse', emptyResponse);
+    if (emptyResponse.status !== undefined) {
+      assertInteger('options.emptyResponse.status', emptyResponse.status);
+      if (emptyResponse.status < 200 || emptyResponse.status > 599) {
+        throw invalid(
+          'options.emptyResponse.status',
+          'an HTTP status from 200 to 599',
+          emptyResponse.status,
+        );
+      }
+      status = emptyResponse.status;
+    }
+    headers = mergeHeaders(
+      validateHeaders('options.emptyResponse.headers', emptyResponse.headers),
+      extraHeaders,
+    );
+  } else {
+    headers = mergeHeaders(DEFAULT_SSE_HEADERS, extraHeaders);
+  }
+
+  const onError =
+    given('onError') ??
+    ((error: unknown) => console.error('[sse-middleware] stream failed:', error));
+  assertFunction('options.onError', onError);
+
+  const errorEvent = options.errorEvent === undefined ? defaultErrorEvent : options.errorEvent;
+  if (errorEvent !== null) assertFunction('options.errorEvent', errorEvent);
+
+  const heartbeat = given('heartbeat') ?? DEFAULT_HEARTBEAT_MS;
+  assertNonNegativeNumber('options.heartbeat', heartbeat);
+
+  const retry = given('retry');
+  if (retry !== undefined && (!Number.isSafeInteger(retry) || retry < 0)) {
+    throw invalid('options.retry', 'a non-negative integer of milliseconds', retry);
+  }
+
+  const push = source !== undefined && PUSH_SOURCE in source;
+  const slowConsumer = given('slowConsumer') ?? {};
+  assertPlainObject('options.slowConsumer', slowConsumer);
+  const maxQueuedBytes = slowConsumer.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  if (!Number.isSafeInteger(maxQueuedBytes) || maxQueuedBytes < 1) {
+    throw invalid(
+      'options.slowConsumer.maxQueuedBytes',
+      'a positive integer of bytes',
+      maxQueuedBytes,
+    );
+  }
+  const policy = slowConsumer.policy ?? (push ? 'disconnect' : 'wait');
+  if (!POLICIES.has(policy))
+    throw invalid('options.slowConsumer.policy', `one of ${[...POLICIES].join(', ')}`, policy);
+  if (push && policy === 'wait') {
+    throw invalid(
+      'options.slowConsumer.policy',
+      "'drop-oldest' or 'disconnect' for a channel source (a broadcast cannot wait for one slow client)",
+      policy,
+    );
+  }
+
+  const limitPerKey = given('limitPerKey');
+  if (limitPerKey !== undefined) {
+    assertPlainObject('options.limitPerKey', limitPerKey);
+    assertFunction('options.limitPerKey.key', limitPerKey.key);
+    if (!Number.isSafeInteger(limitPerKey.max) || limitPerKey.max < 1) {
+      throw invalid('options.limitPerKey.max', 'a positive integer', limitPerKey.max);
+    }
+  }
+
+  const hooks = given('hooks') ?? {};
+  assertPlainObject('options.hooks', hooks);
+  for (const [name, hook] of Object.entries(hooks)) {
+    if (!HOOK_NAMES.has(name))
+      throw invalid(`options.hooks.${name}`, `one of ${[...HOOK_NAMES].join(', ')}`, name);
+    if (hook !== undefined) assertFunction(`options.hooks.${name}`, hook);
+  }
+
+  return {
+    requestMatcher,
+    chunkGenerator: chunkGenerator as ChunkGenerator,
+    source,
+    maxConnections,
+    status,
+    headers,
+    retryAfter,
+    onError,
+    errorEvent,
+    heartbeat,
+    retry,
+    maxQueuedBytes,
+    policy,
+    limitPerKey,
+    hooks,
+  };
+}
+
+const POLICIES = new Set<SlowConsumerPolicy>(['wait', 'drop-oldest', 'disconnect']);
+const HOOK_NAMES = new Set(['opened', 'closed', 'rejected', 'written', 'dropped', 'slowConsumer']);

@@ -1,0 +1,118 @@
+import type { SseSink } from './sink.js';
+
+/**
+ * What happens when a client cannot keep up and its send queue would pass its bound:
+ * - `wait`: the producer waits for the client (pull sources: generators and iterables);
+ * - `drop-oldest`: queued events are dropped, oldest first, to make room;
+ * - `disconnect`: the stream ends; the client reconnects and replays from its `Last-Event-ID`.
+ */
+export type SlowConsumerPolicy = 'wait' | 'drop-oldest' | 'disconnect';
+
+export interface OutputEvents {
+  /** Bytes handed to the sink. */
+  written(bytes: number): void;
+  /** A queued chunk dropped by `drop-oldest`. */
+  dropped(bytes: number): void;
+  /** The bound was passed under `disconnect`. */
+  overflowed(): void;
+}
+
+/**
+ * One stream's way out: writes go straight to the sink while it accepts them, and into a queue
+ * bounded in bytes while it is full. Whole chunks are queued and dropped, so framing survives.
+ */
+export class StreamOutput {
+  private readonly queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private backpressured = false;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+  /** When bytes were last handed over (or the stream opened): heartbeats go to idle streams. */
+  lastWriteAt = Date.now();
+
+  constructor(
+    private readonly sink: SseSink,
+    readonly maxQueuedBytes: number,
+    private readonly policy: SlowConsumerPolicy,
+    private readonly events: OutputEvents,
+  ) {}
+
+  /** Sends one chunk without waiting. Pull producers then await {@link whenWritable}. */
+  send(bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.backpressured) {
+      this.write(bytes);
+      return;
+    }
+    if (this.queuedBytes + bytes.byteLength > this.maxQueuedBytes && this.policy !== 'wait') {
+      if (this.policy === 'disconnect') {
+        this.overflow();
+        return;
+      }
+      while (this.queue.length > 0 && this.queuedBytes + bytes.byteLength > this.maxQueuedBytes) {
+        const dropped = this.queue.shift()!;
+        this.queuedBytes -= dropped.byteLength;
+        this.events.dropped(dropped.byteLength);
+      }
+      if (bytes.byteLength > this.maxQueuedBytes) {
+        this.events.dropped(bytes.byteLength);
+        return;
+      }
+    }
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.byteLength;
+  }
+
+  /** `true` while the client's buffer is full or chunks wait in the queue. */
+  get busy(): boolean {
+    return this.backpressured;
+  }
+
+  /** Resolves once the queue is empty and the client accepts writes again (at once if it does). */
+  whenWritable(): Promise<void> | undefined {
+    if (!this.backpressured || this.closed) return undefined;
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Ends the stream as a slow consumer, as the `disconnect` policy does. */
+  overflow(): void {
+    if (this.closed) return;
+    this.close();
+    this.events.overflowed();
+  }
+
+  /** Stops all writing; queued chunks are discarded. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.wakeWaiters();
+  }
+
+  private write(bytes: Uint8Array): void {
+    this.lastWriteAt = Date.now();
+    const pending = this.sink.write(bytes);
+    this.events.written(bytes.byteLength);
+    if (pending) {
+      this.backpressured = true;
+      pending.then(this.drain, this.drain);
+    }
+  }
+
+  private readonly drain = (): void => {
+    this.backpressured = false;
+    while (!this.closed && !this.backpressured && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      this.queuedBytes -= next.byteLength;
+      this.write(next);
+    }
+    if (!this.backpressured) this.wakeWaiters();
+  };
+
+  private wakeWaiters(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

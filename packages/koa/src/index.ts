@@ -1,0 +1,90 @@
+import {
+  type CloseOptions,
+  createNodeResponseSink,
+  createRequestView,
+  createSseEngine,
+  type SseEngine,
+  type SseOptions,
+} from '@sse-middleware/core';
+import type Koa from 'koa';
+import { ignoreDisconnects } from './disconnect.js';
+import { isPollRequest, pollApp } from './poll-app.js';
+
+export type {
+  Chunk,
+  ChunkGenerator,
+  ChunkSource,
+  CloseOptions,
+  RequestMatcher,
+  SseEngine,
+  SseEvent,
+  SseOptions,
+  SseRequest,
+  StreamContext,
+} from '@sse-middleware/core';
+
+/** Koa middleware that streams matching requests; `engine` is exposed for monitoring. */
+export type SseMiddleware<
+  StateT = Koa.DefaultState,
+  ContextT = Koa.DefaultContext,
+> = Koa.Middleware<StateT, ContextT> & {
+  /** The engine behind this middleware: `engine.connections.active` counts its open streams. */
+  readonly engine: SseEngine;
+  /**
+   * Graceful shutdown of this middleware's streams (see `SseEngine.close`): each gets a final
+   * event with a `retry:` hint and ends, and new ones are refused with a 503. Call it before
+   * `server.close()`, which otherwise waits for streams that never end.
+   *
+   * ```ts
+   * const streams = sse();
+   * app.use(streams);
+   * const server = app.listen(3000);
+   * process.once('SIGTERM', async () => { await streams.close(); server.close(); });
+   * ```
+   */
+  close(options?: CloseOptions): Promise<void>;
+};
+
+/**
+ * Koa middleware that turns matching requests into Server-Sent Events streams; every other
+ * request goes to `next()` untouched.
+ *
+ * ```ts
+ * import Koa from 'koa';
+ * import { sse } from '@sse-middleware/koa';
+ *
+ * const app = new Koa();
+ * // GET /app/metrics?stream=true streams the body of GET /app/metrics once per second.
+ * app.use(sse());
+ * app.use(routes);
+ * ```
+ *
+ * A matching request is answered by the middleware itself (`ctx.respond = false`, the stream goes
+ * to `ctx.res`, keeping headers set upstream with `ctx.set()`), and the middleware resolves as
+ * soon as the stream has started. The default chunk generator sends `GET` for the matched request
+ * through the whole app in memory once per second and streams the body it answers.
+ *
+ * @param options What to stream and how; see {@link SseOptions}. Invalid options throw a `TypeError`.
+ */
+export function sse<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext>(
+  options: SseOptions = {},
+): SseMiddleware<StateT, ContextT> {
+  const engine = createSseEngine(options, { innerHandler: pollApp });
+
+  const middleware: Koa.Middleware<StateT, ContextT> = async (ctx, next) => {
+    if (isPollRequest(ctx.req)) return next();
+    const matched = engine.match(
+      createRequestView({ method: ctx.method, url: ctx.url, headers: ctx.headers, raw: ctx }),
+    );
+    if (!matched) return next();
+    ctx.respond = false;
+    ignoreDisconnects(ctx);
+    // serve() sends the head before its first await and never rejects: not awaiting it hands
+    // control back to upstream middleware while the stream carries on (see the README).
+    void engine.serve(matched, createNodeResponseSink(ctx.res));
+  };
+  return Object.assign(middleware, {
+    engine,
+    close: (closeOptions?: CloseOptions) => engine.close(closeOptions),
+  });
+}

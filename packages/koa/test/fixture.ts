@@ -1,0 +1,69 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import cors from '@koa/cors';
+import {
+  CORS_ORIGIN,
+  type ConformanceHarness,
+  type ConformanceServer,
+  innerResponse,
+} from '@sse-middleware/conformance';
+import Koa from 'koa';
+import { sse } from '../src/index.js';
+
+/** The conformance suite's inner app, as a Koa middleware at the end of the chain. */
+export const innerApp: Koa.Middleware = (ctx) => {
+  const answer = innerResponse(ctx.method, ctx.path, ctx.querystring);
+  ctx.status = answer.status;
+  ctx.type = answer.contentType;
+  ctx.body = answer.body;
+};
+
+/** Thrown by the `failingUpstream` fixture, after `await next()`, once a stream has taken the request. */
+export class UpstreamFailure extends Error {
+  override name = 'UpstreamFailure';
+}
+
+/** Fails after the downstream chain, the way a buggy logging or metrics middleware would. */
+export const failingUpstream: Koa.Middleware = async (ctx, next) => {
+  await next();
+  if (ctx.respond === false) throw new UpstreamFailure('upstream middleware failed after next()');
+};
+
+/**
+ * Koa's own error logging, minus the errors the suite provokes on purpose (the inner app's
+ * `/throw`, the failing upstream middleware), so that only unexpected errors reach the output.
+ */
+export function logUnexpectedErrors(app: Koa): void {
+  app.on('error', (error: Error) => {
+    if (error instanceof UpstreamFailure || error.message === 'inner failure') return;
+    app.onerror(error);
+  });
+}
+
+export async function listen(app: Koa): Promise<ConformanceServer> {
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export const harness: ConformanceHarness = {
+  name: 'koa',
+  async start(options, fixture = {}) {
+    const app = new Koa();
+    logUnexpectedErrors(app);
+    if (fixture.cors) app.use(cors({ origin: CORS_ORIGIN }));
+    if (fixture.failingUpstream) app.use(failingUpstream);
+    const streams = sse(options);
+    app.use(streams);
+    app.use(innerApp);
+    return { ...(await listen(app)), shutdownStreams: streams.close };
+  },
+};
