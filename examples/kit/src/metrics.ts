@@ -7,11 +7,14 @@ export interface ProcessMetrics {
   loadAverage: number[];
   cores: number;
   now: number;
+  /** The example's streams and channel: `engine.stats()` and `channel.stats()` snapshots. */
+  sse?: Record<string, unknown>;
 }
 
 /** A snapshot of this process, for `/app/metrics`. */
-export function processMetrics(): ProcessMetrics {
+export function processMetrics(sse?: Record<string, unknown>): ProcessMetrics {
   return {
+    ...(sse ? { sse } : {}),
     uptimeSeconds: Math.round(process.uptime()),
     memory: process.memoryUsage(),
     cpu: process.cpuUsage(),

@@ -1,41 +1,79 @@
 import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
+  createExampleChannel,
   createScoreboard,
   echoRequest,
+  eventsStreamOptions,
+  MAX_PUBLISH_BYTES,
   processMetrics,
+  publishRequest,
+  readBody,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
 import { sse } from '@sse-middleware/koa';
 import Koa from 'koa';
 
-/** The app's routes without streaming: what a user already has. */
-const routes: Koa.Middleware = (ctx) => {
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-    ctx.status = 405;
-    ctx.body = { error: 'method not allowed' };
-  } else if (ctx.path === '/') {
-    ctx.body = echoRequest(ctx.method, ctx.url, Object.entries(ctx.headers));
-  } else if (ctx.path === '/app/metrics') {
-    ctx.body = processMetrics();
-  } else {
-    ctx.status = 404;
-    ctx.body = { error: 'not found' };
-  }
-};
+export interface AppOptions {
+  scoreboard?: Scoreboard;
+  env?: NodeJS.ProcessEnv;
+}
 
 /** The example app; `main.ts` only listens. */
-export function buildApp({ scoreboard = createScoreboard() }: { scoreboard?: Scoreboard } = {}) {
+export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
   const app = new Koa();
+  const channel = createExampleChannel();
   // Quickstart 2: GET /score streams the score every 3 seconds to at most 100 clients.
-  app.use(
-    sse({
-      requestMatcher: uriMatch('/score'),
-      chunkGenerator: wrapSseEvent(wrapDelay(() => scoreboard.emitScore(), 3000)),
-      maxConnections: 100,
-    }),
-  );
+  const score = sse({
+    requestMatcher: uriMatch('/score'),
+    chunkGenerator: wrapSseEvent(wrapDelay(() => scoreboard.emitScore(), 3000)),
+    maxConnections: 100,
+  });
+  // Push: GET /events streams the channel that POST /publish publishes to.
+  const events = sse(eventsStreamOptions(channel, env));
   // Quickstart 1: GET <route>?stream=true streams that route's body once a second (10 streams at most).
-  app.use(sse());
+  const polling = sse();
+
+  /** The app's routes without streaming: what a user already has. */
+  const routes: Koa.Middleware = async (ctx) => {
+    if (ctx.path === '/publish') {
+      if (ctx.method !== 'POST') {
+        ctx.status = 405;
+        ctx.body = { error: 'use POST' };
+        return;
+      }
+      const body = await readBody(ctx.req);
+      const answer =
+        body === undefined
+          ? { status: 413, body: { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` } }
+          : await publishRequest(channel, body, ctx.get('Content-Type') || undefined);
+      ctx.status = answer.status;
+      ctx.body = answer.body;
+    } else if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      ctx.status = 405;
+      ctx.body = { error: 'method not allowed' };
+    } else if (ctx.path === '/') {
+      ctx.body = echoRequest(ctx.method, ctx.url, Object.entries(ctx.headers));
+    } else if (ctx.path === '/app/metrics') {
+      ctx.body = processMetrics({
+        polling: polling.engine.stats(),
+        score: score.engine.stats(),
+        events: events.engine.stats(),
+        channel: channel.stats(),
+      });
+    } else {
+      ctx.status = 404;
+      ctx.body = { error: 'not found' };
+    }
+  };
+
+  app.use(score);
+  app.use(events);
+  app.use(polling);
   app.use(routes);
-  return app;
+  return Object.assign(app, {
+    /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
+    closeStreams: async () => {
+      await Promise.all([score, events, polling].map((layer) => layer.close({ timeout: 2000 })));
+    },
+  });
 }

@@ -3,18 +3,20 @@ import { listenAddress, onShutdown } from '@sse-middleware/example-kit';
 import { buildApp } from './app.js';
 
 const { port, host } = listenAddress();
-const server = buildApp().listen(port, host, () => {
+const app = buildApp();
+const server = app.listen(port, host, () => {
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   console.log(`koa example listening on ${url}`);
   console.log(`  curl -N "${url}/?stream=true"`);
   console.log(`  curl -N "${url}/app/metrics?stream=true"`);
   console.log(`  curl -N "${url}/score"`);
+  console.log(`  curl -N "${url}/events"   and   curl -d 'hello' "${url}/publish"`);
 });
 
-onShutdown(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+onShutdown(async () => {
+  await app.closeStreams();
+  await new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+});

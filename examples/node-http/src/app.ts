@@ -1,9 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
+  createExampleChannel,
   createScoreboard,
   echoRequest,
+  eventsStreamOptions,
+  MAX_PUBLISH_BYTES,
   processMetrics,
+  publishRequest,
+  readBody,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
 import { sseMiddleware } from '@sse-middleware/node-http';
@@ -13,25 +18,65 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-/** The app without streaming: what a user already has. */
-function handler(req: IncomingMessage, res: ServerResponse) {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (req.method !== 'GET' && req.method !== 'HEAD')
-    return sendJson(res, 405, { error: 'method not allowed' });
-  if (path === '/')
-    return sendJson(res, 200, echoRequest(req.method, req.url ?? '/', Object.entries(req.headers)));
-  if (path === '/app/metrics') return sendJson(res, 200, processMetrics());
-  return sendJson(res, 404, { error: 'not found' });
+export interface AppOptions {
+  scoreboard?: Scoreboard;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The example app as a node:http request listener; `main.ts` only listens. */
-export function buildApp({ scoreboard = createScoreboard() }: { scoreboard?: Scoreboard } = {}) {
+export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
+  const channel = createExampleChannel();
+
+  /** The app without streaming: what a user already has. */
+  async function handler(req: IncomingMessage, res: ServerResponse) {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/publish') {
+      if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
+      const body = await readBody(req as AsyncIterable<Uint8Array>);
+      if (body === undefined)
+        return sendJson(res, 413, { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` });
+      const answer = await publishRequest(channel, body, req.headers['content-type']);
+      return sendJson(res, answer.status, answer.body);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendJson(res, 405, { error: 'method not allowed' });
+    if (path === '/')
+      return sendJson(
+        res,
+        200,
+        echoRequest(req.method, req.url ?? '/', Object.entries(req.headers)),
+      );
+    if (path === '/app/metrics') {
+      return sendJson(
+        res,
+        200,
+        processMetrics({
+          polling: withStreams.engine.stats(),
+          score: withScore.engine.stats(),
+          events: withEvents.engine.stats(),
+          channel: channel.stats(),
+        }),
+      );
+    }
+    return sendJson(res, 404, { error: 'not found' });
+  }
+
   // Quickstart 1: GET <route>?stream=true streams that route's body once a second (10 streams at most).
   const withStreams = sseMiddleware(handler);
   // Quickstart 2: GET /score streams the score every 3 seconds to at most 100 clients.
-  return sseMiddleware(withStreams, {
+  const withScore = sseMiddleware(withStreams, {
     requestMatcher: uriMatch('/score'),
     chunkGenerator: wrapSseEvent(wrapDelay(() => scoreboard.emitScore(), 3000)),
     maxConnections: 100,
+  });
+  // Push: GET /events streams the channel that POST /publish publishes to.
+  const withEvents = sseMiddleware(withScore, eventsStreamOptions(channel, env));
+  return Object.assign(withEvents, {
+    /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
+    closeStreams: async () => {
+      await Promise.all(
+        [withEvents, withScore, withStreams].map((layer) => layer.close({ timeout: 2000 })),
+      );
+    },
   });
 }

@@ -4,7 +4,8 @@ import { listenAddress, onShutdown } from '@sse-middleware/example-kit';
 import { buildApp } from './app.js';
 
 const { port, host } = listenAddress();
-const server = createServer(buildApp());
+const app = buildApp();
+const server = createServer(app);
 
 server.listen(port, host, () => {
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
@@ -12,12 +13,13 @@ server.listen(port, host, () => {
   console.log(`  curl -N "${url}/?stream=true"`);
   console.log(`  curl -N "${url}/app/metrics?stream=true"`);
   console.log(`  curl -N "${url}/score"`);
+  console.log(`  curl -N "${url}/events"   and   curl -d 'hello' "${url}/publish"`);
 });
 
-onShutdown(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+onShutdown(async () => {
+  await app.closeStreams();
+  await new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+});

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { dirname } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ConformanceServer } from './harness.js';
@@ -101,10 +102,73 @@ export function describeExampleContract(example: ExampleHarness): void {
       expect(post.headers['content-type'] ?? '').not.toMatch(/event-stream/);
     });
 
-    it('starts from src/main.ts on PORT and HOST, and stops cleanly on SIGINT', async () => {
+    it('GET /events streams what POST /publish publishes: text, JSON named events, with ids and a retry hint', async () => {
+      const { url } = await serve();
+      const events = await openStream(`${url}/events`);
+      expect(events.headers['content-type']).toBe(SSE_CONTENT_TYPE);
+      await events.waitForText((text) => text.startsWith('retry: 2000\n\n'));
+      const text = await postPublish(url, 'hello, world', 'text/plain');
+      expect(text).toEqual({ status: 202, body: { id: '1' } });
+      const json = await postPublish(
+        url,
+        JSON.stringify({ event: 'greeting', data: { to: 'you' } }),
+        'application/json',
+      );
+      expect(json).toEqual({ status: 202, body: { id: '2' } });
+      const received = await events.waitForEvents(2);
+      expect(received.map((e) => [e.id, e.event ?? 'message', e.data])).toEqual([
+        ['1', 'message', 'hello, world'],
+        ['2', 'greeting', '{"to":"you"}'],
+      ]);
+      events.destroy();
+    });
+
+    it('POST /publish answers 400 with the reason for an event the encoder refuses, and publishes nothing', async () => {
+      const { url } = await serve();
+      const events = await openStream(`${url}/events`);
+      await events.waitForText((text) => text.startsWith('retry:'));
+      const refused = await postPublish(
+        url,
+        JSON.stringify({ event: 'bad\nname', data: 1 }),
+        'application/json',
+      );
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(refused.body)).toMatch(/event.*must not contain CR, LF or NUL/);
+      expect((await postPublish(url, '{not json', 'application/json')).status).toBe(400);
+      const next = await postPublish(url, 'after the refusals', 'text/plain');
+      expect(next).toEqual({ status: 202, body: { id: '1' } });
+      const [only] = await events.waitForEvents(1);
+      expect(only?.data).toBe('after the refusals');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(events.events).toHaveLength(1);
+      events.destroy();
+    });
+
+    it('GET /events replays what a reconnecting client missed after its Last-Event-ID', async () => {
+      const { url } = await serve();
+      for (const n of [1, 2, 3]) await postPublish(url, `event ${n}`, 'text/plain');
+      const resumed = await openStream(`${url}/events`, { headers: { 'Last-Event-ID': '1' } });
+      const replayed = await resumed.waitForEvents(2);
+      expect(replayed.map((e) => [e.id, e.data])).toEqual([
+        ['2', 'event 2'],
+        ['3', 'event 3'],
+      ]);
+      resumed.destroy();
+    });
+
+    it('GET /app/metrics includes the stats of the streams and the channel', async () => {
+      const { url } = await serve();
+      await postPublish(url, 'counted', 'text/plain');
+      const metrics = JSON.parse((await fetchRaw(`${url}/app/metrics`)).body);
+      expect(metrics.sse.channel).toMatchObject({ published: 1, subscribers: 0 });
+      expect(metrics.sse.events).toMatchObject({ open: 0 });
+      expect(typeof metrics.sse.events.writtenBytes).toBe('number');
+    });
+
+    it('starts from src/main.ts on PORT and HOST, heartbeats every HEARTBEAT_MS, and stops cleanly on SIGINT', async () => {
       const child = spawn(process.execPath, ['--import', 'tsx', example.main], {
         cwd: dirname(dirname(example.main)),
-        env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
+        env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HEARTBEAT_MS: '150' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       onTestFinished(() => {
@@ -113,10 +177,51 @@ export function describeExampleContract(example: ExampleHarness): void {
       const url = await announcedUrl(child);
       const stream = await openStream(`${url}/?stream=true`);
       await stream.waitForEvents(1, 3000);
+      const idle = await openStream(`${url}/events`);
+      await idle.waitForText((text) => (text.match(/^:\n\n/gm) ?? []).length >= 2, 5000);
+      idle.destroy();
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code).toBe(0);
     });
+  });
+}
+
+/** POSTs a body to /publish and returns the status and the parsed JSON answer. */
+function postPublish(
+  url: string,
+  body: string,
+  contentType: string,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/publish`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) },
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+          } catch {
+            reject(
+              new Error(
+                `POST /publish answered ${res.statusCode} with a body that is not JSON: ${text}`,
+              ),
+            );
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
 }
 

@@ -1,0 +1,103 @@
+import {
+  type Channel,
+  createChannel,
+  SseEncodeError,
+  type SseOptions,
+  uriMatch,
+} from '@sse-middleware/core';
+
+/** The example channel's events: plain `message` text, or any named event with any JSON payload. */
+export type ExampleEvents = Record<string, unknown>;
+
+/** The largest body `POST /publish` accepts. */
+export const MAX_PUBLISH_BYTES = 64 * 1024;
+
+export function createExampleChannel(): Channel<ExampleEvents> {
+  return createChannel<ExampleEvents>();
+}
+
+/** `HEARTBEAT_MS` (default 15000; 0 turns heartbeats off). */
+export function heartbeatFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.HEARTBEAT_MS;
+  if (raw === undefined || raw === '') return 15_000;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0) {
+    throw new TypeError(
+      `HEARTBEAT_MS must be a whole number of milliseconds >= 0, received ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
+}
+
+/** `GET /events`: the channel, replayed from `Last-Event-ID`, with heartbeats and a retry hint. */
+export function eventsStreamOptions(
+  channel: Channel<ExampleEvents>,
+  env: NodeJS.ProcessEnv = process.env,
+): SseOptions {
+  return {
+    requestMatcher: uriMatch('/events'),
+    source: channel.source(),
+    heartbeat: heartbeatFromEnv(env),
+    retry: 2000,
+    maxConnections: 1000,
+  };
+}
+
+export interface PublishAnswer {
+  status: 202 | 400 | 413;
+  body: { id: string } | { error: string };
+}
+
+/**
+ * `POST /publish`: a text body publishes a `message`; a JSON body `{"event": …, "data": …}` a
+ * named event. Answers 202 with the id, or 400 (nothing published) for an event the encoder refuses.
+ */
+export async function publishRequest(
+  channel: Channel<ExampleEvents>,
+  body: string,
+  contentType: string | undefined,
+): Promise<PublishAnswer> {
+  if (Buffer.byteLength(body) > MAX_PUBLISH_BYTES) {
+    return { status: 413, body: { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` } };
+  }
+  let event = 'message';
+  let data: unknown = body;
+  if (/^application\/json\b/i.test(contentType ?? '')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch (error) {
+      return { status: 400, body: { error: `invalid JSON: ${(error as Error).message}` } };
+    }
+    if (typeof parsed !== 'object' || parsed === null || !('data' in parsed)) {
+      return {
+        status: 400,
+        body: { error: 'a JSON body must be an object {"event"?: string, "data": any}' },
+      };
+    }
+    const given = (parsed as { event?: unknown }).event;
+    if (given !== undefined && typeof given !== 'string') {
+      return { status: 400, body: { error: '"event" must be a string' } };
+    }
+    event = given ?? 'message';
+    data = (parsed as { data: unknown }).data;
+  }
+  try {
+    return { status: 202, body: await channel.publish(event, data) };
+  } catch (error) {
+    if (error instanceof SseEncodeError) return { status: 400, body: { error: error.message } };
+    throw error;
+  }
+}
+
+/** Reads a request body as UTF-8 text, or `undefined` when it is over {@link MAX_PUBLISH_BYTES}. */
+export async function readBody(body: AsyncIterable<Uint8Array>): Promise<string | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > MAX_PUBLISH_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
