@@ -64,6 +64,7 @@ export {
   type ReplayResult,
   type StoredEvent,
 } from './store.js';
+export { type ChannelEvents, type TypedEventSource, typedEventSource } from './typed-client.js';
 export { describeValue } from './validate.js';
 export { createWebStreamSink, type WebStreamSink } from './web-stream-sink.js';
 export {
