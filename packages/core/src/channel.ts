@@ -60,6 +60,8 @@ export interface Channel<E extends EventMap = EventMap> {
     options?: SubscribeOptions<E> | ((req: SseRequest, ctx: StreamContext) => SubscribeOptions<E>),
   ): ChunkSource;
   stats(): ChannelStats;
+  /** Stops following a shared store's tail (see `EventStore.tail`). Publishing still works. */
+  close(): void;
 }
 
 /** The event a subscriber gets when its `Last-Event-ID` is older than the store retains. */
@@ -172,11 +174,18 @@ export function createChannel<E extends EventMap = EventMap>(
     const stored = await store.append({ event: type, data: text, topic }, (id) =>
       textEncoder.encode(`${encodeEvent({ id }).slice(0, -1)}${body}`),
     );
-    values.set(stored, data);
     published += 1;
-    fanOut(stored);
+    if (!stopTail) {
+      values.set(stored, data);
+      fanOut(stored);
+    }
     return { id: stored.id };
   }
+
+  /** With a shared store, every process fans out what the store's log delivers, in its order. */
+  const stopTail = store.tail?.(fanOut, (message, id) =>
+    textEncoder.encode(encodeEvent({ id, event: message.event, data: message.data })),
+  );
 
   function source(
     subscribeOptions:
@@ -252,6 +261,7 @@ export function createChannel<E extends EventMap = EventMap>(
     publish: publish as Channel<E>['publish'],
     source,
     stats: () => ({ published, subscribers: subscribers.size }),
+    close: () => stopTail?.(),
   };
 
   function validateSubscribeOptions(value: unknown): void {

@@ -35,6 +35,16 @@ export interface EventStore {
   ): StoredEvent | Promise<StoredEvent>;
   /** The events after `lastEventId`. */
   since(lastEventId: string): ReplayResult | Promise<ReplayResult>;
+  /**
+   * For stores shared between processes: delivers every event appended by any process, in log
+   * order, encoding it with `encode`. When a store has it, a channel fans out from here rather
+   * than from its own publishes, so every process sends the same events in the same order.
+   * Returns how to stop.
+   */
+  tail?(
+    onEvent: (stored: StoredEvent) => void,
+    encode: (message: ChannelMessage, id: string) => Uint8Array,
+  ): () => void;
 }
 
 export interface MemoryStoreOptions {
