@@ -7,13 +7,20 @@ import { assertFunction, assertPlainObject, assertString, invalid } from './vali
 /** Event name → payload type, e.g. `{ price: { symbol: string; value: number }; message: string }`. */
 export type EventMap = Record<string, unknown>;
 
-/** A published event as a subscriber's filter sees it. */
-export interface ChannelEvent<E extends EventMap = EventMap> {
-  readonly id: string;
-  readonly event: keyof E & string;
-  readonly data: E[keyof E & string];
-  readonly topic: string | undefined;
-}
+/**
+ * A published event as a subscriber's filter sees it; checking `event` narrows `value`.
+ * `data` is the serialised text every client gets; `value` is the payload as published, when it
+ * was published by this process (events from other processes, through a shared store, have none).
+ */
+export type ChannelEvent<E extends EventMap = EventMap> = {
+  [K in keyof E & string]: {
+    readonly id: string;
+    readonly event: K;
+    readonly data: string;
+    readonly value: E[K] | undefined;
+    readonly topic: string | undefined;
+  };
+}[keyof E & string];
 
 export interface SubscribeOptions<E extends EventMap = EventMap> {
   /** Only events published to one of these topics (and events without a topic). Default: every topic. */
@@ -37,6 +44,8 @@ export interface ChannelStats {
 export interface ChannelOptions {
   /** Where events are kept for replay and get their ids. Default: `createMemoryStore()` (1000 events). */
   store?: EventStore;
+  /** Told of a subscriber's filter that throws (that subscriber skips the event). Default: `console.error`. */
+  onError?: (error: unknown) => void;
   /** Turns payloads into `data` text. Default: strings as they are, anything else `JSON.stringify`. */
   serializer?: (value: unknown) => string;
 }
@@ -98,12 +107,20 @@ interface Subscriber {
   topics: ReadonlySet<string> | undefined;
   filter: ((event: ChannelEvent) => boolean) | undefined;
   send: (bytes: Uint8Array) => void;
+  /**
+   * Ids it got from its replay: with an asynchronous store, an event can be read by the replay
+   * before its publish fans it out. Dropped at the first fan-out event that is not among them.
+   */
+  replayed: Set<string> | undefined;
 }
 
 /** Live events published while a subscriber reads its replay, held until the replay is sent. */
 interface Held {
   events: StoredEvent[];
   bytes: number;
+  /** Called when the held events pass the stream's bound. */
+  overflow(): void;
+  maxBytes: number;
 }
 
 const textEncoder = new TextEncoder();
@@ -134,30 +151,46 @@ export function createChannel<E extends EventMap = EventMap>(
   const subscribers = new Set<Subscriber>();
   /** Streams still reading their replay: live events published meanwhile are held for them. */
   const replaying = new Set<Held>();
-  const values = new WeakMap<StoredEvent, unknown>();
+  /** Payloads as published here, until their event has been fanned out. */
+  const values = new Map<string, unknown>();
+  const reportError =
+    options.onError ??
+    ((error: unknown) => console.error('[sse-middleware] channel filter failed:', error));
+  assertFunction('createChannel(options).onError', reportError);
   let published = 0;
 
-  function matches(subscriber: Omit<Subscriber, 'send'>, stored: StoredEvent): boolean {
+  function matches(subscriber: Subscriber, stored: StoredEvent): boolean {
     if (subscriber.topics && stored.topic !== undefined && !subscriber.topics.has(stored.topic))
       return false;
     if (!subscriber.filter) return true;
-    const data = values.has(stored) ? values.get(stored) : stored.data;
-    return subscriber.filter({
-      id: stored.id,
-      event: stored.event ?? 'message',
-      data,
-      topic: stored.topic,
-    });
+    try {
+      return subscriber.filter({
+        id: stored.id,
+        event: stored.event ?? 'message',
+        data: stored.data,
+        value: values.get(stored.id),
+        topic: stored.topic,
+      });
+    } catch (error) {
+      reportError(error);
+      return false;
+    }
   }
 
   function fanOut(stored: StoredEvent) {
     for (const held of replaying) {
       held.events.push(stored);
       held.bytes += stored.bytes.byteLength;
+      if (held.bytes > held.maxBytes) held.overflow();
     }
     for (const subscriber of subscribers) {
+      if (subscriber.replayed) {
+        if (subscriber.replayed.has(stored.id)) continue;
+        subscriber.replayed = undefined;
+      }
       if (matches(subscriber, stored)) subscriber.send(stored.bytes);
     }
+    values.delete(stored.id);
   }
 
   async function publish(event: string, data: unknown, publishOptions: PublishOptions = {}) {
@@ -175,8 +208,10 @@ export function createChannel<E extends EventMap = EventMap>(
       textEncoder.encode(`${encodeEvent({ id }).slice(0, -1)}${body}`),
     );
     published += 1;
-    if (!stopTail) {
-      values.set(stored, data);
+    if (stopTail)
+      values.set(stored.id, data); // until the tail fans it out
+    else {
+      values.set(stored.id, data);
       fanOut(stored);
     }
     return { id: stored.id };
@@ -213,12 +248,19 @@ export function createChannel<E extends EventMap = EventMap>(
       topics: chosen.topics ? new Set(chosen.topics) : undefined,
       filter: chosen.filter as Subscriber['filter'],
       send: (bytes) => delivery.send(bytes),
+      replayed: undefined,
     };
     const unsubscribe = () => {
       subscribers.delete(subscriber);
     };
     if (lastEventId !== undefined) {
-      const held: Held = { events: [], bytes: 0 };
+      const held: Held = {
+        events: [],
+        bytes: 0,
+        maxBytes: delivery.maxQueuedBytes,
+        overflow: () => delivery.overflow(),
+      };
+      const replayed = new Set<string>();
       replaying.add(held);
       try {
         const replay = await store.since(lastEventId);
@@ -228,18 +270,13 @@ export function createChannel<E extends EventMap = EventMap>(
             textEncoder.encode(encodeEvent({ event: REPLAY_GAP_EVENT, data: JSON.stringify(gap) })),
           );
         }
-        const replayed = new Set<string>();
         const replayOne = async (stored: StoredEvent) => {
           replayed.add(stored.id);
-          if (!matches(subscriber, stored)) return true;
+          if (!matches(subscriber, stored)) return !delivery.signal.aborted;
           delivery.send(stored.bytes);
           // A replay is a burst: pace it by the client, so a reconnecting client is not a slow one.
           const writable = delivery.whenWritable();
           if (writable) await writable;
-          if (held.bytes > delivery.maxQueuedBytes) {
-            delivery.overflow();
-            return false;
-          }
           return !delivery.signal.aborted;
         };
         for (const stored of replay.events) {
@@ -252,7 +289,9 @@ export function createChannel<E extends EventMap = EventMap>(
       } finally {
         replaying.delete(held);
       }
+      subscriber.replayed = replayed;
     }
+    if (delivery.signal.aborted) return unsubscribe;
     subscribers.add(subscriber);
     return unsubscribe;
   }

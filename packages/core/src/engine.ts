@@ -77,6 +77,11 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     `429 Too Many Requests.\n\nNo more than ${settings.limitPerKey?.max} streams per client.`,
     settings.retryAfter,
   );
+  const failedKey = plainText(
+    500,
+    '500 Internal Server Error.\n\nThe stream could not be opened.',
+    settings.retryAfter,
+  );
   const closing = plainText(
     503,
     '503 Service Unavailable.\n\nThe server is shutting down.',
@@ -93,7 +98,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
   let shutdown: { event: SseEvent | null; retry: number } | undefined;
 
   function refuse(req: SseRequest, sink: SseSink, answer: ReturnType<typeof plainText>) {
-    metrics.rejected(req, answer.status as 429 | 503);
+    metrics.rejected(req, answer.status as 429 | 500 | 503);
     try {
       sink.head(answer.status, answer.headers);
       sink.write(answer.body);
@@ -111,7 +116,14 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     if (!slot) return refuse(req, sink, busy);
     let releaseKey: (() => void) | undefined;
     if (keyLimiter && settings.limitPerKey) {
-      const key = settings.limitPerKey.key(req);
+      let key: string | undefined;
+      try {
+        key = settings.limitPerKey.key(req);
+      } catch (error) {
+        slot.release();
+        report(error, req);
+        return refuse(req, sink, failedKey);
+      }
       if (key !== undefined) {
         releaseKey = keyLimiter.tryAcquire(key);
         if (!releaseKey) {

@@ -10,8 +10,8 @@ export type CloseReason = 'client' | 'end' | 'error' | 'shutdown' | 'slow-consum
 export interface SseHooks {
   opened?(req: SseRequest): void;
   closed?(req: SseRequest, reason: CloseReason): void;
-  /** A stream refused: 503 (every slot taken, or shutting down) or 429 (its key's limit). */
-  rejected?(req: SseRequest, status: 429 | 503): void;
+  /** A stream refused: 503 (every slot taken, or shutting down), 429 (its key's limit), 500 (`limitPerKey.key` threw). */
+  rejected?(req: SseRequest, status: 429 | 500 | 503): void;
   /** Bytes handed to a client's connection. */
   written?(req: SseRequest, bytes: number): void;
   /** A queued chunk dropped for a slow client (`drop-oldest`). */
@@ -73,7 +73,7 @@ export function createMetrics(hooks: SseHooks, report: (error: unknown, req: Sse
       }
       call(hooks.closed, req, reason);
     },
-    rejected(req: SseRequest, status: 429 | 503) {
+    rejected(req: SseRequest, status: 429 | 500 | 503) {
       stats.rejected += 1;
       call(hooks.rejected, req, status);
     },

@@ -83,6 +83,8 @@ const OPTION_KEYS = new Set([
   'hooks',
 ]);
 export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** The longest delay a timer takes (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 
 export function defaultErrorEvent(error: unknown): SseEvent {
@@ -189,6 +191,8 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
 
   const heartbeat = given('heartbeat') ?? DEFAULT_HEARTBEAT_MS;
   assertNonNegativeNumber('options.heartbeat', heartbeat);
+  if (heartbeat > MAX_TIMER_MS)
+    throw invalid('options.heartbeat', `at most ${MAX_TIMER_MS} ms`, heartbeat);
 
   const retry = given('retry');
   if (retry !== undefined && (!Number.isSafeInteger(retry) || retry < 0)) {

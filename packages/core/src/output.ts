@@ -49,14 +49,14 @@ export class StreamOutput {
         this.overflow();
         return;
       }
+      if (bytes.byteLength > this.maxQueuedBytes) {
+        this.events.dropped(bytes.byteLength); // it could never fit: drop it, keep the queue
+        return;
+      }
       while (this.queue.length > 0 && this.queuedBytes + bytes.byteLength > this.maxQueuedBytes) {
         const dropped = this.queue.shift()!;
         this.queuedBytes -= dropped.byteLength;
         this.events.dropped(dropped.byteLength);
-      }
-      if (bytes.byteLength > this.maxQueuedBytes) {
-        this.events.dropped(bytes.byteLength);
-        return;
       }
     }
     this.queue.push(bytes);
