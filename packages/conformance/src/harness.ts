@@ -29,7 +29,8 @@ export interface FixtureOptions {
   cors?: boolean;
   /**
    * Put a middleware in front of the SSE middleware that throws *after* the SSE middleware has
-   * taken the request (after `await next()` in Koa or Hono; in a hook that runs later in Fastify).
+   * taken the request (after `await next()` in Koa or Hono; in Fastify, a hook that still runs
+   * after `reply.hijack()`: `onRequestAbort` or `onResponse`).
    */
   failingUpstream?: boolean;
 }

@@ -1,4 +1,4 @@
-import type { SseOptions } from '@sse-middleware/core';
+import type { SseOptions, StreamContext } from '@sse-middleware/core';
 import { onTestFinished } from 'vitest';
 import type { ConformanceHarness, ConformanceServer, FixtureOptions } from '../harness.js';
 
@@ -26,4 +26,13 @@ export function signalled<T = void>() {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+const watched = new WeakMap<AbortSignal, true>();
+
+/** Runs `callback` once when the stream's context aborts, however often a generator calls this. */
+export function onStreamEnd(ctx: StreamContext, callback: () => void): void {
+  if (watched.has(ctx.signal)) return;
+  watched.set(ctx.signal, true);
+  ctx.signal.addEventListener('abort', callback, { once: true });
 }

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { CORS_ORIGIN, type ConformanceHarness } from '../harness.js';
 import { fetchRaw, openStream } from '../http-client.js';
 import { itWhen } from './capabilities.js';
-import { errorRecorder, serve, signalled } from './context.js';
+import { errorRecorder, onStreamEnd, serve, signalled } from './context.js';
 
 export function crossServerTests(harness: ConformanceHarness) {
   itWhen(
@@ -40,7 +40,7 @@ export function crossServerTests(harness: ConformanceHarness) {
           maxConnections: 1,
           onError,
           chunkGenerator: wrapDelay((_req, ctx) => {
-            ctx.signal.addEventListener('abort', () => aborted.resolve(), { once: true });
+            onStreamEnd(ctx, () => aborted.resolve());
             return { data: 'x' };
           }, 50),
         },

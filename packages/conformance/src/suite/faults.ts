@@ -30,11 +30,15 @@ function handles(): Record<string, number> {
 
 const tick = (_req: unknown, ctx: StreamContext): Promise<Chunk> =>
   new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ data: 'tick' }), 100);
-    ctx.signal.addEventListener('abort', () => {
+    const stop = () => {
       clearTimeout(timer);
       resolve(undefined);
-    });
+    };
+    const timer = setTimeout(() => {
+      ctx.signal.removeEventListener('abort', stop);
+      resolve({ data: 'tick' });
+    }, 100);
+    ctx.signal.addEventListener('abort', stop, { once: true });
   });
 
 async function openMany(url: string, count: number): Promise<RawStream[]> {

@@ -2,7 +2,7 @@ import { type Chunk, wrapDelay } from '@sse-middleware/core';
 import { expect, it } from 'vitest';
 import type { ConformanceHarness } from '../harness.js';
 import { openStream, sleep } from '../http-client.js';
-import { errorRecorder, serve, signalled } from './context.js';
+import { errorRecorder, onStreamEnd, serve, signalled } from './context.js';
 
 export function lifecycleTests(harness: ConformanceHarness) {
   it('calls the generator no more once the client has disconnected', async () => {
@@ -11,7 +11,7 @@ export function lifecycleTests(harness: ConformanceHarness) {
     const server = await serve(harness, {
       chunkGenerator: wrapDelay((_req, ctx) => {
         calls += 1;
-        ctx.signal.addEventListener('abort', () => aborted.resolve(), { once: true });
+        onStreamEnd(ctx, () => aborted.resolve());
         return { data: String(calls) };
       }, 40),
     });

@@ -2,7 +2,7 @@ import { wrapDelay } from '@sse-middleware/core';
 import { expect, it } from 'vitest';
 import type { ConformanceHarness } from '../harness.js';
 import { fetchRaw, openStream, type RawStream } from '../http-client.js';
-import { serve, signalled } from './context.js';
+import { onStreamEnd, serve, signalled } from './context.js';
 
 const busyBody = (max: number) =>
   `503 Service Unavailable.\n\nNo available streaming connection. Maximum connection limit is: ${max}`;
@@ -51,7 +51,7 @@ export function limitTests(harness: ConformanceHarness) {
     const server = await serve(harness, {
       maxConnections: 1,
       chunkGenerator: wrapDelay((_req, ctx) => {
-        ctx.signal.addEventListener('abort', () => aborted.resolve(), { once: true });
+        onStreamEnd(ctx, () => aborted.resolve());
         return { data: 'x' };
       }, 50),
     });

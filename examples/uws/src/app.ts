@@ -1,0 +1,145 @@
+import uWS from 'uWebSockets.js';
+import { STATUS_CODES } from 'node:http';
+import { requestTarget, uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
+import {
+  createExampleChannel,
+  createScoreboard,
+  echoRequest,
+  eventsStreamOptions,
+  MAX_PUBLISH_BYTES,
+  processMetrics,
+  publishRequest,
+  type Scoreboard,
+} from '@sse-middleware/example-kit';
+import { sse, type UwsRequestCopy } from '@sse-middleware/uws';
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+function send(res: uWS.HttpResponse, { status, body }: Reply, method = 'GET'): void {
+  res
+    .writeStatus(`${status} ${STATUS_CODES[status]}`)
+    .writeHeader('Content-Type', 'application/json');
+  if (method === 'HEAD') res.endWithoutBody();
+  else res.end(JSON.stringify(body));
+}
+
+/** The request body as UTF-8 text, or `undefined` when it is over {@link MAX_PUBLISH_BYTES}. */
+function readBody(res: uWS.HttpResponse): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      size += chunk.byteLength;
+      // uWS reuses `chunk` once this callback returns: copy it.
+      if (size <= MAX_PUBLISH_BYTES) chunks.push(Buffer.from(new Uint8Array(chunk)));
+      if (isLast) resolve(size > MAX_PUBLISH_BYTES ? undefined : Buffer.concat(chunks).toString());
+    });
+  });
+}
+
+export interface AppOptions {
+  scoreboard?: Scoreboard;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The example app; `main.ts` only listens. */
+export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
+  const channel = createExampleChannel();
+
+  /** The app without streaming, as a plain function: the uWS routes answer with it, and so do streams. */
+  function route(method: string, url: string, headers: Readonly<Record<string, string>>): Reply {
+    const { pathname } = new URL(url, 'http://localhost');
+    if (pathname === '/publish') return { status: 405, body: { error: 'use POST' } };
+    if (method !== 'GET' && method !== 'HEAD') {
+      return { status: 405, body: { error: 'method not allowed' } };
+    }
+    if (pathname === '/') {
+      return { status: 200, body: echoRequest(method, url, Object.entries(headers)) };
+    }
+    if (pathname === '/app/metrics') {
+      const sse = {
+        polling: streams.engine.stats(),
+        score: scores.engine.stats(),
+        events: events.engine.stats(),
+        channel: channel.stats(),
+      };
+      return { status: 200, body: processMetrics(sse) };
+    }
+    return { status: 404, body: { error: 'not found' } };
+  }
+
+  /** `POST /publish`: reads the body (within {@link MAX_PUBLISH_BYTES}) and publishes it. */
+  async function publish(res: uWS.HttpResponse, contentType: string): Promise<Reply> {
+    const body = await readBody(res);
+    if (body === undefined) {
+      return { status: 413, body: { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` } };
+    }
+    try {
+      return await publishRequest(channel, body, contentType);
+    } catch (error) {
+      console.error('[uws example] publish failed:', error);
+      return { status: 500, body: { error: 'internal server error' } };
+    }
+  }
+
+  // Quickstart 1: GET <route>?stream=true streams that route's body once a second (10 streams at most).
+  const streams = sse({
+    handler: (req) => {
+      const { status, body } = route(
+        req.method,
+        requestTarget(req),
+        (req.raw as UwsRequestCopy).headers,
+      );
+      return { status, body: JSON.stringify(body) };
+    },
+  });
+  // Quickstart 2: GET /score streams the score every 3 seconds to at most 100 clients.
+  const scores = sse({
+    requestMatcher: uriMatch('/score'),
+    chunkGenerator: wrapSseEvent(wrapDelay(() => scoreboard.emitScore(), 3000)),
+    maxConnections: 100,
+  });
+  // Push: GET /events streams the channel that POST /publish publishes to.
+  const events = sse(eventsStreamOptions(channel, env));
+
+  const app = uWS
+    .App()
+    // uWS tries a static pattern before `/*`, and a method before `any`: each SSE handler sees its
+    // GETs first and yields the rest to the plain routes below.
+    .get('/score', scores)
+    .get('/events', events)
+    .get('/*', streams)
+    .post('/publish', (res, req) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const contentType = req.getHeader('content-type');
+      void publish(res, contentType).then((reply) => {
+        if (!aborted) res.cork(() => send(res, reply));
+      });
+    })
+    .any('/*', (res, req) => {
+      // getCaseSensitiveMethod() is lower-cased too once an earlier route has yielded (uWS v20.30).
+      const method = req.getMethod().toUpperCase();
+      const query = req.getQuery();
+      const headers: Record<string, string> = {};
+      req.forEach((key, value) => {
+        headers[key] = value;
+      });
+      send(res, route(method, query ? `${req.getUrl()}?${query}` : req.getUrl(), headers), method);
+    });
+
+  return {
+    app,
+    /** Ends every stream gracefully (a final event and a retry hint), before the app closes. */
+    closeStreams: async () => {
+      await Promise.all(
+        [events, scores, streams].map((handler) => handler.close({ timeout: 2000 })),
+      );
+    },
+  };
+}

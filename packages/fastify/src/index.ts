@@ -1,0 +1,99 @@
+import {
+  createRequestView,
+  createSseEngine,
+  describeValue,
+  type SseOptions,
+} from '@sse-middleware/core';
+import type { FastifyPluginAsync } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import { hijackForStream } from './hijack.js';
+import { endPollWithStream, injectRoute, streamSignalOf } from './inner-request.js';
+import { trackStreams } from './streams.js';
+
+export type {
+  Chunk,
+  ChunkGenerator,
+  ChunkSource,
+  CloseOptions,
+  EngineStats,
+  RequestMatcher,
+  SseEvent,
+  SseOptions,
+  SseRequest,
+  StreamContext,
+} from '@sse-middleware/core';
+export type { SseStreams } from './streams.js';
+
+/**
+ * The plugin's options: the core's {@link SseOptions}, plus a `name` for the registration. In
+ * matchers and chunk generators, `req.raw` is the `FastifyRequest` being streamed.
+ *
+ * ```ts
+ * await app.register(sse, { name: 'score', requestMatcher: uriMatch('/score'), maxConnections: 100 });
+ * ```
+ */
+export interface FastifySseOptions extends SseOptions {
+  /**
+   * Names this registration, unique on the app, so that `fastify.sseStreams.stats(name)` reads its
+   * counters apart from the others'.
+   */
+  name?: string;
+}
+
+const sse: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) => {
+  if ('prefix' in options) {
+    throw new TypeError(
+      `options.prefix must be absent: @sse-middleware/fastify applies to the routes of the context it is registered in (register it inside a prefixed plugin, or match with uriPrefixMatch), received ${describeValue(options.prefix)}`,
+    );
+  }
+  const { name, ...sseOptions } = options;
+  if (name != null && (typeof name !== 'string' || name === '')) {
+    throw new TypeError(`options.name must be a non-empty string, received ${describeValue(name)}`);
+  }
+  const engine = createSseEngine(sseOptions, { innerHandler: injectRoute(fastify) });
+  trackStreams(fastify, engine, name ?? undefined);
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const pollFor = streamSignalOf(request);
+    if (pollFor) {
+      endPollWithStream(pollFor, request, reply);
+      return done();
+    }
+    const view = createRequestView({
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      raw: request,
+    });
+    const matched = engine.match(view);
+    if (!matched) return done();
+    // Like replying from a hook: `done` is not called, so no later hook or handler runs.
+    void engine.serve(matched, hijackForStream(reply));
+  });
+};
+
+/**
+ * Turns matching requests into Server-Sent Events streams, the way ring-sse-middleware wraps a Ring
+ * handler. It applies to every route of the context it is registered in (and its child contexts);
+ * registered on the root instance it also covers URLs no route answers.
+ *
+ * ```ts
+ * import Fastify from 'fastify';
+ * import sse from '@sse-middleware/fastify';
+ *
+ * const app = Fastify();
+ * // GET /app/metrics?stream=true streams the body of GET /app/metrics once per second.
+ * await app.register(sse);
+ * app.get('/app/metrics', async () => process.memoryUsage());
+ * ```
+ *
+ * The default chunk generator runs the route again for the same request with `fastify.inject`
+ * and sends its body as `data:`. `fastify.close()` ends every stream with a final `shutdown`
+ * event; `fastify.sseStreams` reports on them and closes them with the server still up.
+ */
+export const sseMiddleware = fastifyPlugin(sse, {
+  fastify: '5.x',
+  name: '@sse-middleware/fastify',
+});
+
+export default sseMiddleware;

@@ -1,0 +1,84 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { type InnerHandler, requestTarget } from '@sse-middleware/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+const STREAM_SIGNAL: unique symbol = Symbol('sse-middleware stream signal');
+
+/**
+ * What every request injected by the default chunk generator inherits from (light-my-request's
+ * `Request` option). Only this module makes such classes, so no client can pass for a poll.
+ */
+abstract class PollRequest extends Readable {
+  /** Aborts when the stream this poll is for ends. */
+  abstract readonly [STREAM_SIGNAL]: AbortSignal;
+}
+
+function pollRequestClass(signal: AbortSignal) {
+  return class extends PollRequest {
+    get [STREAM_SIGNAL]() {
+      return signal;
+    }
+  };
+}
+
+/**
+ * When `request` is a poll injected by the default chunk generator, the signal of the stream it is
+ * for; else `undefined`. Every SSE hook lets polls through: streaming one would never end the
+ * in-memory response the generator waits for.
+ */
+export function streamSignalOf(request: FastifyRequest): AbortSignal | undefined {
+  return request.raw instanceof PollRequest ? request.raw[STREAM_SIGNAL] : undefined;
+}
+
+/**
+ * Ends a poll when its stream ends, the way a client disconnect ends a real request: the request
+ * closes (so `request.signal` aborts) without an error. inject's own `signal` option destroys it
+ * with an AbortError instead, which Fastify logs as "request errored".
+ */
+export function endPollWithStream(
+  signal: AbortSignal,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const end = () => {
+    request.raw.destroy();
+  };
+  if (signal.aborted) {
+    end();
+    return;
+  }
+  signal.addEventListener('abort', end, { once: true });
+  reply.raw.once('close', () => signal.removeEventListener('abort', end));
+}
+
+/** Headers of the original request that make no sense on a bodiless in-memory GET. */
+const DROPPED_HEADERS = new Set(['content-length', 'transfer-encoding']);
+
+function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const forwarded: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    // HTTP/2 pseudo-headers (`:path`, `:authority`…) are not headers of an HTTP/1.1 request.
+    if (value === undefined || name.startsWith(':') || DROPPED_HEADERS.has(name)) continue;
+    forwarded[name] = value;
+  }
+  return forwarded;
+}
+
+/**
+ * Runs the app's own route for the matching request with `fastify.inject`: method GET, the matching
+ * request's path and query, the original headers and client address.
+ */
+export function injectRoute(fastify: FastifyInstance): InnerHandler {
+  return async (req, ctx) => {
+    const original = req.raw as FastifyRequest | undefined;
+    const response = await fastify.inject({
+      method: 'GET',
+      url: requestTarget(req),
+      headers: original ? forwardedHeaders(original.headers) : {},
+      remoteAddress: original?.socket.remoteAddress,
+      Request: pollRequestClass(ctx.signal),
+    });
+    return { status: response.statusCode, body: response.payload };
+  };
+}

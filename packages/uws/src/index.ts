@@ -1,0 +1,147 @@
+import {
+  type CloseOptions,
+  createSseEngine,
+  describeValue,
+  type InnerHandler,
+  type InnerResponse,
+  type SseEngine,
+  type SseOptions,
+  type SseRequest,
+  type StreamContext,
+} from '@sse-middleware/core';
+import { assertNativeResponse } from './native.js';
+import { copyRequest } from './request.js';
+import { UwsResponseSink } from './response-sink.js';
+import type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
+
+export type {
+  Chunk,
+  ChunkGenerator,
+  ChunkSource,
+  CloseOptions,
+  InnerResponse,
+  RequestMatcher,
+  SseEngine,
+  SseEvent,
+  SseOptions,
+  SseRequest,
+  StreamContext,
+} from '@sse-middleware/core';
+export { assertNativeUws, isNativeUws } from './native.js';
+export type { UwsRequestCopy } from './request.js';
+export type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
+
+/**
+ * The app logic that the default chunk generator polls: what `GET <path>?<query>` answers. A
+ * string is a 200 body; any other status than 2xx ends the stream with an error event.
+ */
+export type UwsPollHandler = (
+  req: SseRequest,
+  ctx: StreamContext,
+) => InnerResponse | string | Promise<InnerResponse | string>;
+
+/** The core's {@link SseOptions}, plus the handler the default chunk generator polls. */
+export interface UwsSseOptions extends SseOptions {
+  /**
+   * Polled once a second per stream by the default chunk generator, with the matching request;
+   * its body is sent as `data:`. uWS cannot replay a request through its router, so the app logic
+   * to stream is given here as a plain function. Give this, `chunkGenerator` or `source`.
+   */
+  handler?: UwsPollHandler;
+}
+
+/** A uWebSockets.js route handler, for `app.get(pattern, handler)`. */
+export interface UwsSseHandler {
+  (res: UwsHttpResponse, req: UwsHttpRequest): void;
+  /** The engine behind this handler: `engine.connections.active` counts its open streams. */
+  readonly engine: SseEngine;
+  /**
+   * Graceful shutdown of this handler's streams (see `SseEngine.close`): each gets a final event
+   * with a `retry:` hint and ends, and new ones are refused with a 503. Call it before closing the
+   * app, which otherwise cuts the streams without a word.
+   *
+   * ```ts
+   * process.on('SIGTERM', async () => {
+   *   await streams.close();
+   *   uWS.us_listen_socket_close(listenSocket);
+   * });
+   * ```
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/**
+ * A uWebSockets.js route handler that turns matching requests into Server-Sent Events streams.
+ * Every other request is yielded (`req.setYield(true)`), so uWS goes on to the next route that
+ * matches it.
+ *
+ * ```ts
+ * import uWS from 'uWebSockets.js';
+ * import { sse } from '@sse-middleware/uws';
+ *
+ * const app = uWS.App();
+ * // GET /app/metrics?stream=true streams route('/app/metrics').body once a second.
+ * app.get('/*', sse({ handler: (req) => route(req.path) }));
+ * // Everything else: what the SSE handler yields, and every other method.
+ * app.any('/*', (res, req) => res.end(route(req.getUrl()).body));
+ * ```
+ *
+ * @param options What to stream and how: `handler`, `chunkGenerator` or `source`, plus the core's
+ *   {@link SseOptions}. Invalid options throw a `TypeError`.
+ * @throws Error on the first request when uWebSockets.js is a JavaScript imitation, not the
+ *   native addon (see {@link assertNativeUws}).
+ */
+export function sse(options: UwsSseOptions): UwsSseHandler {
+  const engine = createEngine(options);
+  let nativeChecked = false;
+
+  const handler = (res: UwsHttpResponse, req: UwsHttpRequest): void => {
+    if (!nativeChecked) {
+      assertNativeResponse(res);
+      nativeChecked = true;
+    }
+    const matched = engine.match(copyRequest(req));
+    if (!matched) {
+      req.setYield(true);
+      return;
+    }
+    void engine.serve(matched, new UwsResponseSink(res));
+  };
+  return Object.assign(handler, {
+    engine,
+    close: (closeOptions?: CloseOptions) => engine.close(closeOptions),
+  });
+}
+
+function createEngine(options: UwsSseOptions): SseEngine {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`options must be an object, received ${describeValue(options)}`);
+  }
+  const { handler, ...engineOptions } = options;
+  const streamOption =
+    options.chunkGenerator != null ? 'chunkGenerator' : options.source != null ? 'source' : null;
+  if (handler == null) {
+    if (streamOption === null) {
+      throw new TypeError(
+        'sse(options) needs something to stream: options.handler (the app logic to poll once a second, (req) => ({ status, body }) or a string), options.chunkGenerator or options.source',
+      );
+    }
+    return createSseEngine(engineOptions);
+  }
+  if (typeof handler !== 'function') {
+    throw new TypeError(`options.handler must be a function, received ${describeValue(handler)}`);
+  }
+  if (streamOption !== null) {
+    throw new TypeError(
+      `options.handler must be absent when options.${streamOption} is given (pick one), received a function`,
+    );
+  }
+  return createSseEngine(engineOptions, { innerHandler: pollHandler(handler) });
+}
+
+function pollHandler(handler: UwsPollHandler): InnerHandler {
+  return async (req, ctx) => {
+    const answer = await handler(req, ctx);
+    return typeof answer === 'string' ? { status: 200, body: answer } : answer;
+  };
+}

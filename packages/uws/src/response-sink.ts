@@ -1,0 +1,92 @@
+import { STATUS_CODES } from 'node:http';
+import type { SseSink } from '@sse-middleware/core';
+import type { UwsHttpResponse } from './uws.js';
+
+/**
+ * uWS sends the end of the header block only with the first body byte. The SSE specification lets
+ * an event stream start with a byte order mark that every client drops, so an event stream sends
+ * one to put its head on the wire at once.
+ */
+const BYTE_ORDER_MARK = new Uint8Array([0xef, 0xbb, 0xbf]);
+
+/**
+ * An {@link SseSink} over a uWebSockets.js response. Every write happens inside `res.cork()`, and
+ * once uWS reports the response aborted (or it has ended) the response is never touched again.
+ */
+export class UwsResponseSink implements SseSink {
+  readonly #res: UwsHttpResponse;
+  readonly #controller = new AbortController();
+  /** Set once the client has gone or the response has ended: `#res` is invalid from then on. */
+  #done = false;
+  #drained: Promise<void> | undefined;
+  #resolveDrained: (() => void) | undefined;
+
+  constructor(res: UwsHttpResponse) {
+    this.#res = res;
+    res.onAborted(() => {
+      this.#done = true;
+      this.#controller.abort();
+      this.#settleDrained();
+    });
+    // Registered up front: with an onWritable handler, uWS clears the socket timeout when the
+    // client catches up; without one it arms its 10 s idle timeout and later drops a live stream.
+    res.onWritable(() => {
+      this.#settleDrained();
+      return true;
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  head(status: number, headers: Readonly<Record<string, string>>): void {
+    if (this.#done) return;
+    const res = this.#res;
+    res.cork(() => {
+      res.writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`);
+      let eventStream = false;
+      for (const name in headers) {
+        const value = headers[name]!;
+        const lower = name.toLowerCase();
+        // uWS frames the body itself (chunked): a Content-Length would contradict it.
+        if (lower === 'content-length') continue;
+        if (lower === 'content-type') eventStream = value.startsWith('text/event-stream');
+        res.writeHeader(name, value);
+      }
+      if (eventStream) res.write(BYTE_ORDER_MARK);
+    });
+  }
+
+  write(chunk: Uint8Array): undefined | Promise<void> {
+    if (this.#done) return undefined;
+    const res = this.#res;
+    let accepted = false;
+    // uWS keeps whatever the socket did not take; `false` says its buffer is growing.
+    res.cork(() => {
+      accepted = res.write(chunk);
+    });
+    if (accepted || this.#done) return undefined;
+    this.#drained ??= new Promise<void>((resolve) => {
+      this.#resolveDrained = resolve;
+    });
+    return this.#drained;
+  }
+
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const res = this.#res;
+    res.cork(() => {
+      res.end();
+    });
+    this.#settleDrained();
+  }
+
+  #settleDrained(): void {
+    const resolve = this.#resolveDrained;
+    this.#drained = undefined;
+    this.#resolveDrained = undefined;
+    resolve?.();
+  }
+}
