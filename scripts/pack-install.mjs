@@ -70,6 +70,10 @@ export function runPackInstall(root) {
         project,
       );
       copyFileSync(quickstart, join(project, 'quickstart.mjs'));
+      copyFileSync(
+        join(root, 'scripts', 'quickstarts', 'first-event.mjs'),
+        join(project, 'first-event.mjs'),
+      );
       const esm = spawnSync(process.execPath, ['quickstart.mjs'], {
         cwd: project,
         encoding: 'utf8',
