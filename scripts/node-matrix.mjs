@@ -14,7 +14,7 @@ const NOT_NATIVE = {
     majors: [22, 24],
     reason:
       'uWebSockets.js is only on GitHub (unreachable); the npm build @trufflesuite/uws-js-unofficial@20.30.0 ships a native binary for Node 20 (ABI 115) only and falls back to a JavaScript imitation elsewhere',
-    refusal: /native uWebSockets\.js/i,
+    refusal: /uWebSockets\.js is running as a JavaScript imitation, not the native addon/,
   },
 };
 
