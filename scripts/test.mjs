@@ -38,7 +38,7 @@ const turboOk = run('typecheck, build, test, check-exports', bin('turbo'), [
 ]);
 
 const node20 = printSummary();
-const matrix = runNodeMatrix(root);
+const matrix = await runNodeMatrix(root);
 const installed = runPackInstall(root);
 const matrixOk = printMatrix(node20, matrix, installed);
 const seconds = Math.round((Date.now() - started) / 1000);
