@@ -1,0 +1,81 @@
+import { type InnerHandler, requestTarget } from '@sse-middleware/core';
+import type { Context, ExecutionContext } from 'hono';
+
+/** What the default chunk generator polls: a Hono app, or anything with Hono's `fetch` signature. */
+export interface FetchApp {
+  fetch(
+    request: Request,
+    env?: unknown,
+    executionCtx?: ExecutionContext,
+  ): Response | Promise<Response>;
+}
+
+/** Headers of the client's request that make no sense on a bodiless in-memory GET. */
+const DROPPED_HEADERS = ['content-length', 'transfer-encoding'];
+
+/**
+ * The default chunk generator's inner handler: sends `GET <matched path>?<query>` through `app.fetch`
+ * in memory, with the client's headers, bindings and execution context, and returns the status and
+ * body the app answered. Each poll request goes into `polls`, so that the middleware that made it
+ * passes it downstream instead of streaming it again. Aborting the stream aborts the poll.
+ */
+export function pollApp(app: FetchApp, polls: WeakSet<Request>): InnerHandler {
+  return async (req, { signal }) => {
+    const c = req.raw;
+    if (!isContext(c)) {
+      throw new TypeError(
+        `The default chunkGenerator needs the Hono context as the matched request's raw, received ${c === null ? 'null' : typeof c}: a requestMatcher that rewrites the request must keep raw`,
+      );
+    }
+    const headers = new Headers(c.req.raw.headers);
+    for (const name of DROPPED_HEADERS) headers.delete(name);
+    // The poll reads the body as text: a compress() middleware in the app must leave it as it is.
+    headers.set('accept-encoding', 'identity');
+    // A Request never lets go of the signal it follows, so each poll gets its own, which follows
+    // the stream's only while the poll lasts: the stream's listeners would grow by one a second.
+    const aborted = new AbortController();
+    const abort = () => aborted.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      const poll = new Request(new URL(requestTarget(req), c.req.url), {
+        method: 'GET',
+        headers,
+        signal: aborted.signal,
+      });
+      polls.add(poll);
+      const response = await app.fetch(poll, pollBindings(c.env), executionContextOf(c));
+      return { status: response.status, body: await response.text() };
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+  };
+}
+
+function isContext(value: unknown): value is Context {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<Context>).req?.raw === 'object'
+  );
+}
+
+/**
+ * The stream's bindings for the poll. On @hono/node-server they hold the live Node response of the
+ * stream (`outgoing`), which no handler answering the poll may write to, so the poll gets them
+ * without it.
+ */
+function pollBindings(env: unknown): unknown {
+  if (typeof env === 'object' && env !== null && 'outgoing' in env) {
+    return { ...env, outgoing: undefined };
+  }
+  return env;
+}
+
+/** Hono's `c.executionCtx` throws where the runtime gives none (Node, Bun, Deno). */
+function executionContextOf(c: Context): ExecutionContext | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}

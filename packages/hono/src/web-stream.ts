@@ -1,0 +1,36 @@
+import { createWebStreamSink, type SseEngine, type SseRequest } from '@sse-middleware/core';
+import type { Context } from 'hono';
+import type { NodeOutgoing } from './node-server.js';
+
+/**
+ * Streams through a `ReadableStream` Response, which every fetch runtime can send. Built with
+ * `c.newResponse()`, as Hono builds its own responses, so headers set upstream on the context
+ * (`c.header()`, `c.res.headers`) are kept, under the stream's own.
+ */
+export function streamResponse(
+  c: Context,
+  engine: SseEngine,
+  matched: SseRequest,
+  outgoing: NodeOutgoing | undefined,
+): Response {
+  const { sink, toResponse } = createWebStreamSink(
+    outgoing ? closeSignal(outgoing) : c.req.raw.signal,
+  );
+  // serve() calls sink.head() before its first await, so the status and headers are known here.
+  void engine.serve(matched, sink);
+  const response = toResponse();
+  return c.newResponse(response.body, response);
+}
+
+/**
+ * Aborts when the Node response closes. On @hono/node-server the request's signal aborts only when
+ * the client leaves before the response is complete; when a middleware in front throws after this
+ * one answered, Hono's onError answer replaces the stream, which is then never read nor cancelled,
+ * and only the close of the Node response tells that the stream is over.
+ */
+function closeSignal(outgoing: NodeOutgoing): AbortSignal {
+  const closed = new AbortController();
+  outgoing.once('close', () => closed.abort());
+  if (outgoing.destroyed) closed.abort();
+  return closed.signal;
+}

@@ -1,0 +1,102 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import {
+  CORS_ORIGIN,
+  type ConformanceHarness,
+  type ConformanceServer,
+  type FixtureOptions,
+  innerResponse,
+} from '@sse-middleware/conformance';
+import { type ErrorHandler, Hono, type MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { type HonoSseOptions, sse } from '../src/index.js';
+
+/** Marks a request the inner app answered, so that `failingUpstream` only fails streamed ones. */
+type FixtureEnv = { Variables: { answeredByInnerApp: boolean } };
+
+/** The conformance suite's inner app, as a catch-all Hono handler. */
+export const innerApp: MiddlewareHandler<FixtureEnv> = async (c) => {
+  const url = new URL(c.req.url);
+  const answer = innerResponse(c.req.method, url.pathname, url.search.slice(1));
+  c.set('answeredByInnerApp', true);
+  return c.body(answer.body, answer.status as ContentfulStatusCode, {
+    'Content-Type': answer.contentType,
+  });
+};
+
+/** Thrown by the `failingUpstream` fixture, after `await next()`, once a stream has taken the request. */
+export class UpstreamFailure extends Error {
+  override name = 'UpstreamFailure';
+}
+
+/**
+ * Fails after the downstream chain, the way a buggy logging or metrics middleware would. On the
+ * fast path the stream is already on the wire, so @hono/node-server logs `ERR_HTTP_HEADERS_SENT`
+ * for the onError answer it cannot send, and closes the connection (see the README).
+ */
+export const failingUpstream: MiddlewareHandler<FixtureEnv> = async (c, next) => {
+  await next();
+  if (!c.get('answeredByInnerApp')) {
+    throw new UpstreamFailure('upstream middleware failed after next()');
+  }
+};
+
+/** Hono's default error handler, minus the log of the errors the suite provokes on purpose. */
+export const answerErrors: ErrorHandler = (error, c) => {
+  if (!(error instanceof UpstreamFailure) && error.message !== 'inner failure') {
+    console.error(error);
+  }
+  return c.text('Internal Server Error', 500);
+};
+
+/** The suite's app: the fixture's middleware, then `sse()`, then the inner app. */
+export function buildFixtureApp(options: HonoSseOptions, fixture: FixtureOptions = {}) {
+  const app = new Hono<FixtureEnv>();
+  app.onError(answerErrors);
+  if (fixture.cors) app.use(cors({ origin: CORS_ORIGIN }));
+  if (fixture.failingUpstream) app.use(failingUpstream);
+  const streams = sse({ app, ...options });
+  app.use(streams);
+  app.all('*', innerApp);
+  return { app, streams };
+}
+
+/** Serves the suite's app on @hono/node-server, with the middleware's graceful shutdown. */
+async function start(options: HonoSseOptions, fixture?: FixtureOptions) {
+  const { app, streams } = buildFixtureApp(options, fixture);
+  return { ...(await listen(app)), shutdownStreams: streams.close };
+}
+
+/** Serves `app` with @hono/node-server on 127.0.0.1, port 0. */
+export function listen(app: { fetch: Hono['fetch'] }): Promise<ConformanceServer> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+      resolve({
+        url: `http://127.0.0.1:${(info as AddressInfo).port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            (server as Server).closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+/** The suite on @hono/node-server, where the stream goes straight to the Node response. */
+export const harness: ConformanceHarness = {
+  name: 'hono on @hono/node-server',
+  start,
+};
+
+/** The suite through the `ReadableStream` Response every fetch runtime uses, on @hono/node-server. */
+export const webStreamHarness: ConformanceHarness = {
+  name: 'hono, ReadableStream response (nodeFastPath: false)',
+  capabilities: {
+    failingUpstream:
+      'a ReadableStream Response goes out only once the whole middleware chain has returned, so when a middleware in front throws after next() the stream never begins: Hono sends its onError answer instead (hono.test.ts checks that the slot is freed all the same)',
+  },
+  start: (options, fixture) => start({ ...options, nodeFastPath: false }, fixture),
+};
