@@ -63,3 +63,54 @@ export function yieldToEventLoop(): Promise<void> {
     else setTimeout(resolve, 0);
   });
 }
+
+/**
+ * Decides when a producer loop must let the event loop run: after `chunks` chunks or `ms`
+ * milliseconds without a macrotask. Yielding after every chunk would cost a socket write per
+ * event; never yielding would starve every other connection.
+ */
+export function createYieldBudget(chunks = 32, ms = 4) {
+  let count = 0;
+  let since = Date.now();
+  return {
+    /** Resolves at once while the budget lasts (`undefined`), or after a macrotask. */
+    spend(): Promise<void> | undefined {
+      count += 1;
+      if (count < chunks && Date.now() - since < ms) return undefined;
+      count = 0;
+      return yieldToEventLoop().then(() => {
+        since = Date.now();
+      });
+    },
+  };
+}
+
+/**
+ * `raceAbort` for one stream's sequential loop: one abort listener for the stream's lifetime
+ * instead of one per awaited chunk (listener churn on an AbortSignal costs more than the write).
+ * At most one race may be pending at a time.
+ */
+export function createAbortRace(signal: AbortSignal) {
+  let settle: ((value: typeof ABORTED) => void) | undefined;
+  signal.addEventListener('abort', () => settle?.(ABORTED), { once: true });
+  return <T>(value: T | PromiseLike<T>): Promise<T | typeof ABORTED> | T | typeof ABORTED => {
+    if (!isPromiseLike<T>(value)) return signal.aborted ? ABORTED : value;
+    if (signal.aborted) {
+      value.then(undefined, () => {});
+      return ABORTED;
+    }
+    return new Promise<T | typeof ABORTED>((resolve, reject) => {
+      settle = resolve;
+      value.then(
+        (v) => {
+          settle = undefined;
+          resolve(v);
+        },
+        (e: unknown) => {
+          settle = undefined;
+          reject(e);
+        },
+      );
+    });
+  };
+}

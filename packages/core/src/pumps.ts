@@ -1,4 +1,4 @@
-import { isPromiseLike, raceAbort, yieldToEventLoop } from './abort.js';
+import { createAbortRace, createYieldBudget, raceAbort } from './abort.js';
 import { isPushSubscription, PUSH_SOURCE, type PushSubscription } from './channel.js';
 import type { Chunk, ChunkGenerator, ChunkSource, StreamContext } from './chunk.js';
 import { encodeEvent, isSseEvent } from './encoder.js';
@@ -18,12 +18,14 @@ export function encodeChunk(chunk: Exclude<Chunk, null | undefined>): Uint8Array
   );
 }
 
-/** Sends a chunk; with the `wait` policy, also waits until the client can take more. */
-async function send(chunk: Chunk, output: StreamOutput, wait: boolean, signal: AbortSignal) {
-  if (chunk === undefined || chunk === null) return;
+type AbortRace = ReturnType<typeof createAbortRace>;
+
+/** Sends a chunk; with the `wait` policy, returns what to await until the client can take more. */
+function send(chunk: Chunk, output: StreamOutput, wait: boolean, race: AbortRace) {
+  if (chunk === undefined || chunk === null) return undefined;
   output.send(encodeChunk(chunk));
   const writable = wait ? output.whenWritable() : undefined;
-  if (writable) await raceAbort(writable, signal);
+  return writable ? race(writable) : undefined;
 }
 
 /** Polls a chunk generator until the stream ends: never a call after the client left. */
@@ -35,17 +37,17 @@ export async function pumpGenerator(
   wait: boolean,
 ) {
   const { signal } = ctx;
+  const race = createAbortRace(signal);
+  const budget = createYieldBudget();
   while (!signal.aborted) {
-    let chunk = generate(req, ctx);
-    if (isPromiseLike<Chunk>(chunk)) {
-      const settled = await raceAbort(chunk, signal);
-      if (settled === raceAbort.ABORTED) return;
-      chunk = settled;
-    }
-    if (signal.aborted) return;
-    await send(chunk, output, wait, signal);
+    let chunk = race(generate(req, ctx));
+    if (chunk instanceof Promise) chunk = await chunk;
+    if (chunk === raceAbort.ABORTED || signal.aborted) return;
+    const sent = send(chunk as Chunk, output, wait, race);
+    if (sent) await sent;
     // A generator that never waits must not starve other connections of the event loop.
-    await yieldToEventLoop();
+    const pause = budget.spend();
+    if (pause) await pause;
   }
 }
 
@@ -98,12 +100,15 @@ async function pumpIterable(
   wait: boolean,
 ) {
   const iterator = iteratorOf(iterable);
+  const race = createAbortRace(signal);
+  const budget = createYieldBudget();
   let finished = false;
   try {
     while (!signal.aborted) {
       let step: IteratorResult<Chunk> | typeof raceAbort.ABORTED;
       try {
-        step = await raceAbort(iterator.next(), signal);
+        const next = race(iterator.next());
+        step = next instanceof Promise ? await next : next;
       } catch (error) {
         finished = true; // an iterator whose next() threw is already closed
         throw error;
@@ -114,8 +119,10 @@ async function pumpIterable(
         return 'end';
       }
       if (signal.aborted) return undefined;
-      await send(step.value, output, wait, signal);
-      await yieldToEventLoop();
+      const sent = send(step.value, output, wait, race);
+      if (sent) await sent;
+      const pause = budget.spend();
+      if (pause) await pause;
     }
     return undefined;
   } finally {
