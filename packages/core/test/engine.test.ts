@@ -17,10 +17,9 @@ import {
   type SseSink,
   type StreamContext,
 } from '../src/index.js';
+import { MemorySink, type WriteHook } from './support/memory-sink.js';
+import { sleep, thrown, tick } from './support/util.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-/** One macrotask: every pending microtask has run by then. */
-const tick = () => sleep(0);
 const decoder = new TextDecoder();
 
 const SSE_HEADERS = {
@@ -29,55 +28,6 @@ const SSE_HEADERS = {
   Pragma: 'no-cache',
   'X-Accel-Buffering': 'no',
 };
-
-type WriteHook = (text: string, sink: MemorySink) => undefined | Promise<void>;
-
-/** An in-memory SseSink: records what the engine does to it. */
-class MemorySink implements SseSink {
-  private readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
-  status: number | undefined;
-  headers: Readonly<Record<string, string>> | undefined;
-  readonly chunks: string[] = [];
-  /** The order of calls: `head`, `write`, `close`. */
-  readonly calls: string[] = [];
-  closeCount = 0;
-  writesAfterClose = 0;
-
-  constructor(private readonly onWrite?: WriteHook) {}
-
-  head(status: number, headers: Readonly<Record<string, string>>): void {
-    this.calls.push('head');
-    this.status = status;
-    this.headers = { ...headers };
-  }
-
-  write(chunk: Uint8Array): undefined | Promise<void> {
-    this.calls.push('write');
-    if (this.closeCount > 0) this.writesAfterClose += 1;
-    const text = decoder.decode(chunk);
-    this.chunks.push(text);
-    return this.onWrite?.(text, this);
-  }
-
-  close(): void {
-    this.calls.push('close');
-    this.closeCount += 1;
-  }
-
-  /** The client goes away. */
-  disconnect(): void {
-    this.controller.abort();
-  }
-
-  get closed(): boolean {
-    return this.closeCount > 0;
-  }
-
-  get text(): string {
-    return this.chunks.join('');
-  }
-}
 
 /** A write hook that disconnects the client once `n` chunks were written. */
 const disconnectAfter =
@@ -93,15 +43,6 @@ function request(url = '/?stream=true', headers: HeaderSource = {}): SseRequest 
 
 /** A generator promise that never settles. */
 const hang = (): Promise<Chunk> => new Promise<Chunk>(() => {});
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('response head', () => {
   it('sends status 200 and exactly the default SSE headers, before any body', async () => {

@@ -11,77 +11,12 @@ import {
   type SseHooks,
   type SseOptions,
   type SseRequest,
-  type SseSink,
 } from '../src/index.js';
+import { MemorySink, type WriteHook } from './support/memory-sink.js';
+import { sleep, thrown, tick, waitFor } from './support/util.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-/** One macrotask: every pending microtask has run by then. */
-const tick = () => sleep(0);
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Polls until `condition` holds; generous, since the machine may be loaded. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-type WriteHook = (chunk: Uint8Array, sink: MemorySink) => undefined | Promise<void>;
-
-/** An in-memory SseSink: records the raw chunks it is handed and what the engine does to it. */
-class MemorySink implements SseSink {
-  private readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
-  status: number | undefined;
-  headers: Readonly<Record<string, string>> | undefined;
-  readonly raw: Uint8Array[] = [];
-  closeCount = 0;
-  writesAfterClose = 0;
-
-  constructor(private readonly onWrite?: WriteHook) {}
-
-  head(status: number, headers: Readonly<Record<string, string>>): void {
-    this.status = status;
-    this.headers = { ...headers };
-  }
-
-  write(chunk: Uint8Array): undefined | Promise<void> {
-    if (this.closeCount > 0) this.writesAfterClose += 1;
-    this.raw.push(chunk);
-    return this.onWrite?.(chunk, this);
-  }
-
-  close(): void {
-    this.closeCount += 1;
-  }
-
-  disconnect(): void {
-    this.controller.abort();
-  }
-
-  get closed(): boolean {
-    return this.closeCount > 0;
-  }
-
-  get chunks(): string[] {
-    return this.raw.map((c) => decoder.decode(c));
-  }
-
-  get text(): string {
-    return this.chunks.join('');
-  }
-
-  get bytes(): number {
-    return this.raw.reduce((n, c) => n + c.byteLength, 0);
-  }
-
-  get heartbeats(): number {
-    return this.chunks.filter((c) => c === ':\n\n').length;
-  }
-}
+const _decoder = new TextDecoder();
 
 function open(engine: SseEngine, headers: HeaderSource = {}, onWrite?: WriteHook) {
   const req = engine.match(createRequestView({ method: 'GET', url: '/events', headers }));
@@ -121,15 +56,6 @@ function stallUntilReleased(n: number) {
 
 const wire = (id: number, data: string, event = 'tick') =>
   `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 afterEach(() => {
   vi.restoreAllMocks();

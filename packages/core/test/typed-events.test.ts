@@ -9,38 +9,13 @@ import {
   type SseSink,
   type SubscribeOptions,
 } from '../src/index.js';
+import { MemorySink } from './support/memory-sink.js';
+import { sleep } from './support/util.js';
 
 type Price = { symbol: string; value: number };
 type Events = { price: Price; note: string };
 
 const decoder = new TextDecoder();
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-class MemorySink implements SseSink {
-  private readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
-  status: number | undefined;
-  readonly raw: Uint8Array[] = [];
-
-  head(status: number): void {
-    this.status = status;
-  }
-
-  write(chunk: Uint8Array): undefined {
-    this.raw.push(chunk);
-    return undefined;
-  }
-
-  close(): void {}
-
-  disconnect(): void {
-    this.controller.abort();
-  }
-
-  get text(): string {
-    return this.raw.map((c) => decoder.decode(c)).join('');
-  }
-}
 
 function parse(wire: string): EventSourceMessage[] {
   const events: EventSourceMessage[] = [];
