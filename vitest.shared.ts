@@ -11,6 +11,7 @@ const workspaceSources: Record<string, string> = {
   '@sse-middleware/koa': `${root}packages/koa/src/index.ts`,
   '@sse-middleware/hono': `${root}packages/hono/src/index.ts`,
   '@sse-middleware/uws': `${root}packages/uws/src/index.ts`,
+  '@sse-middleware/redis': `${root}packages/redis/src/index.ts`,
   '@sse-middleware/conformance': `${root}packages/conformance/src/index.ts`,
   '@sse-middleware/example-kit': `${root}examples/kit/src/index.ts`,
 };

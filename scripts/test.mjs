@@ -22,8 +22,8 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 // The encoder's property tests run 100,000 random events in the full suite (2,000 by default).
 process.env.FUZZ_RUNS ??= '100000';
 
-console.log('=== system packages the tests need: chromium');
-ensureSystemDeps(['chromium']);
+console.log('=== system packages the tests need: chromium, redis-server');
+ensureSystemDeps(['chromium', 'redis-server']);
 
 const lintOk = run('lint and format', bin('biome'), ['ci', '.']);
 const turboOk = run('typecheck, build, test, check-exports', bin('turbo'), [

@@ -5,6 +5,8 @@ import {
   type SseOptions,
   uriMatch,
 } from '@sse-middleware/core';
+import { createRedisStore, RedisUnavailableError } from '@sse-middleware/redis';
+import { closeOnShutdown } from './listen.js';
 
 /** The example channel's events: plain `message` text, or any named event with any JSON payload. */
 export type ExampleEvents = Record<string, unknown>;
@@ -12,8 +14,29 @@ export type ExampleEvents = Record<string, unknown>;
 /** The largest body `POST /publish` accepts. */
 export const MAX_PUBLISH_BYTES = 64 * 1024;
 
-export function createExampleChannel(): Channel<ExampleEvents> {
-  return createChannel<ExampleEvents>();
+/** The Redis stream the examples share when `REDIS_URL` is set. */
+export const EXAMPLE_STREAM_KEY = 'sse-middleware:example:events';
+
+/**
+ * The channel `GET /events` streams and `POST /publish` publishes to: in memory, or, when
+ * `REDIS_URL` is set (`redis://127.0.0.1:6379`), on a Redis stream shared by every process that
+ * points there, so an event published on any of them reaches the clients of all. The Redis
+ * connections close on Ctrl+C or SIGTERM (see {@link onShutdown}).
+ */
+export function createExampleChannel(env: NodeJS.ProcessEnv = process.env): Channel<ExampleEvents> {
+  const url = env.REDIS_URL;
+  if (url === undefined || url === '') return createChannel<ExampleEvents>();
+  const store = createRedisStore({
+    url,
+    key: EXAMPLE_STREAM_KEY,
+    onError: (error) => console.error(`[redis] ${error.message}`),
+  });
+  const channel = createChannel<ExampleEvents>({ store });
+  closeOnShutdown(async () => {
+    channel.close();
+    await store.close();
+  });
+  return channel;
 }
 
 /** `HEARTBEAT_MS` (default 15000; 0 turns heartbeats off). */
@@ -44,13 +67,14 @@ export function eventsStreamOptions(
 }
 
 export interface PublishAnswer {
-  status: 202 | 400 | 413;
+  status: 202 | 400 | 413 | 503;
   body: { id: string } | { error: string };
 }
 
 /**
  * `POST /publish`: a text body publishes a `message`; a JSON body `{"event": …, "data": …}` a
- * named event. Answers 202 with the id, or 400 (nothing published) for an event the encoder refuses.
+ * named event. Answers 202 with the id, 400 (nothing published) for an event the encoder refuses,
+ * or 503 with the reason while the channel's Redis cannot be reached.
  */
 export async function publishRequest(
   channel: Channel<ExampleEvents>,
@@ -86,6 +110,9 @@ export async function publishRequest(
     return { status: 202, body: await channel.publish(event, data) };
   } catch (error) {
     if (error instanceof SseEncodeError) return { status: 400, body: { error: error.message } };
+    if (error instanceof RedisUnavailableError) {
+      return { status: 503, body: { error: error.message } };
+    }
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 export { echoRequest, type RequestEcho } from './echo.js';
 export {
   createExampleChannel,
+  EXAMPLE_STREAM_KEY,
   type ExampleEvents,
   eventsStreamOptions,
   heartbeatFromEnv,

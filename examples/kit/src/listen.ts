@@ -12,13 +12,25 @@ export function listenAddress(env: NodeJS.ProcessEnv = process.env): {
   return { port, host: env.HOST || '127.0.0.1' };
 }
 
-/** Runs `stop` once on Ctrl+C or SIGTERM, then exits. */
+/** What the kit itself opened and closes on shutdown, after the app's own `stop`. */
+const closers = new Set<() => Promise<void>>();
+
+/** Has {@link onShutdown} close `close` (the example channel's Redis connections) after `stop`. */
+export function closeOnShutdown(close: () => Promise<void>): void {
+  closers.add(close);
+}
+
+/**
+ * Runs `stop` once on Ctrl+C or SIGTERM, then closes what the kit opened (the Redis store of the
+ * example channel, when `REDIS_URL` is set), then exits.
+ */
 export function onShutdown(stop: () => Promise<void> | void): void {
   let stopping = false;
   const handler = async () => {
     if (stopping) return;
     stopping = true;
     await stop();
+    await Promise.allSettled([...closers].map((close) => close()));
     process.exit(0);
   };
   process.once('SIGINT', handler);

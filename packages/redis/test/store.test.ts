@@ -1,0 +1,333 @@
+import { describe, expect, it } from 'vitest';
+import {
+  adminClient,
+  appendMany,
+  collectTail,
+  decode,
+  encodeMessage,
+  encodeWithId,
+  killTailConnection,
+  message,
+  storeFor,
+  tailListening,
+  uniqueKey,
+  until,
+  useRedisServer,
+} from './helpers.js';
+
+const redis = useRedisServer();
+
+describe('append', () => {
+  it('XADDs the message and answers with the entry id Redis assigned, encoded with it', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    const stored = await store.append(message('hello', { event: 'greeting', topic: 't' }), (id) =>
+      encodeWithId(id),
+    );
+    expect(stored.id).toMatch(/^\d+-\d+$/);
+    expect(stored).toMatchObject({ event: 'greeting', data: 'hello', topic: 't' });
+    expect(decode(stored.bytes)).toBe(`id: ${stored.id}\n\n`);
+    const admin = adminClient(redis.current.url);
+    expect(await admin.xrange(key, '-', '+')).toEqual([
+      [stored.id, ['data', 'hello', 'event', 'greeting', 'topic', 't']],
+    ]);
+  });
+
+  it('stores a plain message as its data alone, and keeps text exactly (newlines, unicode)', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    const data = 'line 1\nline 2\r\n→ ünïcödé 🎉';
+    const { id } = await store.append(message(data), encodeWithId);
+    expect(await adminClient(redis.current.url).xrange(key, '-', '+')).toEqual([
+      [id, ['data', data]],
+    ]);
+    const [replayed] = (await store.since('0-0')).events;
+    expect(replayed).toMatchObject({ id, data, event: undefined, topic: undefined });
+  });
+
+  it('gives increasing ids: a valid SSE id, the same on every process', async () => {
+    const key = uniqueKey();
+    const one = storeFor({ url: redis.current.url, key });
+    const other = storeFor({ url: redis.current.url, key });
+    const ids = [
+      ...(await appendMany(one, 3)),
+      ...(await appendMany(other, 3)),
+      ...(await appendMany(one, 3)),
+    ];
+    expect([...ids].sort(compareIds)).toEqual(ids);
+    expect(new Set(ids).size).toBe(9);
+    for (const id of ids) expect(id).not.toMatch(/[\r\n\0]/);
+    const seenByOther = (await other.since('0-0')).events.map((e) => e.id);
+    expect(seenByOther).toEqual(ids);
+  });
+});
+
+describe('since', () => {
+  it('replays after the given id, exclusively, and says it is complete', async () => {
+    const store = storeFor({ url: redis.current.url, key: uniqueKey() });
+    const ids = await appendMany(store, 5);
+    const replay = await store.since(ids[1]!);
+    expect(replay.complete).toBe(true);
+    expect(replay.events.map((e) => [e.id, e.data])).toEqual([
+      [ids[2], 'e3'],
+      [ids[3], 'e4'],
+      [ids[4], 'e5'],
+    ]);
+    expect(decode(replay.events[0]!.bytes)).toBe(`id: ${ids[2]}\ndata: e3\n\n`);
+  });
+
+  it('answers the last id with nothing, complete', async () => {
+    const store = storeFor({ url: redis.current.url, key: uniqueKey() });
+    const ids = await appendMany(store, 3);
+    expect(await store.since(ids[2]!)).toEqual({ events: [], complete: true });
+  });
+
+  it.each([
+    ['garbage', 'abc'],
+    ['a bare number', '42'],
+    ['a missing sequence', '1732412345678-'],
+    ['a sign', '-1-0'],
+    ['a trailing newline', '1-0\n'],
+    ['spaces', ' 1-0'],
+    ['an overflowing number', '18446744073709551616-0'],
+    ['the memory store’s kind of id', '7'],
+  ])('reports a gap with every retained event for a malformed id (%s)', async (_, id) => {
+    const store = storeFor({ url: redis.current.url, key: uniqueKey() });
+    const ids = await appendMany(store, 3);
+    const replay = await store.since(id);
+    expect(replay.complete).toBe(false);
+    expect(replay.events.map((e) => e.id)).toEqual(ids);
+  });
+
+  it('reports a gap for an id newer than anything the stream produced (another stream, lost data)', async () => {
+    const store = storeFor({ url: redis.current.url, key: uniqueKey() });
+    const ids = await appendMany(store, 2);
+    const [ms] = ids[1]!.split('-');
+    const replay = await store.since(`${BigInt(ms!) + 60_000n}-0`);
+    expect(replay).toMatchObject({ complete: false });
+    expect(replay.events.map((e) => e.id)).toEqual(ids);
+    expect(await store.since('18446744073709551615-18446744073709551615')).toMatchObject({
+      complete: false,
+    });
+  });
+
+  it('reports a gap for an id older than the oldest retained entry, with what is retained', async () => {
+    const store = storeFor({
+      url: redis.current.url,
+      key: uniqueKey(),
+      trim: { maxLength: 3, exact: true },
+    });
+    const ids = await appendMany(store, 6);
+    const replay = await store.since(ids[0]!);
+    expect(replay.complete).toBe(false);
+    expect(replay.events.map((e) => e.data)).toEqual(['e4', 'e5', 'e6']);
+    // From the oldest retained one on, nothing is missing.
+    expect((await store.since(ids[3]!)).complete).toBe(true);
+  });
+
+  it('reports a gap when an entry after the id was deleted (XDEL)', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    const ids = await appendMany(store, 4);
+    await adminClient(redis.current.url).xdel(key, ids[2]!);
+    const replay = await store.since(ids[0]!);
+    expect(replay.complete).toBe(false);
+    expect(replay.events.map((e) => e.data)).toEqual(['e2', 'e4']);
+    expect((await store.since(ids[2]!)).complete).toBe(true);
+  });
+
+  it('reports a gap for any id when the stream does not exist, complete only for 0-0', async () => {
+    const store = storeFor({ url: redis.current.url, key: uniqueKey() });
+    expect(await store.since('1732412345678-0')).toEqual({ events: [], complete: false });
+    expect(await store.since('0-0')).toEqual({ events: [], complete: true });
+  });
+
+  it('skips an entry that is not an event (no data field) and reports it', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    const [first] = await appendMany(store, 1);
+    const foreign = (await adminClient(redis.current.url).xadd(key, '*', 'other', 'x')) as string;
+    const [, last] = await appendMany(store, 2, 'after');
+    const replay = await store.since(first!);
+    expect(replay.events.map((e) => e.data)).toEqual(['after1', 'after2']);
+    expect(replay.events.map((e) => e.id)).not.toContain(foreign);
+    expect(last).toBeDefined();
+    expect(store.reported.map((e) => e.message)).toEqual([
+      `stream entry ${foreign} has no "data" field, so it is not an event: skipped`,
+    ]);
+  });
+});
+
+describe('trimming', () => {
+  it('keeps about maxLength entries by default (MAXLEN ~): whole blocks are freed', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key, trim: { maxLength: 50 } });
+    await Promise.all(
+      Array.from({ length: 400 }, (_, i) => store.append(message(`${i}`), encodeWithId)),
+    );
+    const length = await adminClient(redis.current.url).xlen(key);
+    expect(length).toBeGreaterThanOrEqual(50);
+    expect(length).toBeLessThan(400);
+  });
+
+  it('keeps exactly maxLength entries with exact: true', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key, trim: { maxLength: 7, exact: true } });
+    await appendMany(store, 30);
+    expect(await adminClient(redis.current.url).xlen(key)).toBe(7);
+  });
+
+  it('keeps the 1000 latest by default', async () => {
+    const key = uniqueKey();
+    const admin = adminClient(redis.current.url);
+    const pipeline = admin.pipeline();
+    for (let i = 0; i < 1500; i += 1) pipeline.xadd(key, '*', 'data', String(i));
+    await pipeline.exec();
+    const store = storeFor({ url: redis.current.url, key });
+    await appendMany(store, 1);
+    const length = await admin.xlen(key);
+    expect(length).toBeGreaterThanOrEqual(1000);
+    expect(length).toBeLessThan(1200);
+  });
+
+  it('drops entries older than maxAgeMs (MINID)', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key, trim: { maxAgeMs: 300, exact: true } });
+    const old = await appendMany(store, 3, 'old');
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const fresh = await appendMany(store, 2, 'fresh');
+    const replay = await store.since(old[0]!);
+    expect(replay.complete).toBe(false);
+    expect(replay.events.map((e) => e.id)).toEqual(fresh);
+  });
+});
+
+describe('tail', () => {
+  it('delivers what every store appends, once, in stream order, encoded with its encoder', async () => {
+    const key = uniqueKey();
+    const a = storeFor({ url: redis.current.url, key });
+    const b = storeFor({ url: redis.current.url, key });
+    const tailA = collectTail(a);
+    const tailB = collectTail(b);
+    const admin = adminClient(redis.current.url);
+    await tailListening(admin, key);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      ids.push((await (i % 2 ? a : b).append(message(`m${i}`), encodeWithId)).id);
+    }
+    await until(() => tailA.events.length >= 20 && tailB.events.length >= 20, 'both tails');
+    expect(tailA.ids()).toEqual(ids);
+    expect(tailB.ids()).toEqual(ids);
+    expect(decode(tailA.events[3]!.bytes)).toBe(`id: ${ids[3]}\ndata: m3\n\n`);
+    expect(tailA.events[0]).toMatchObject({ event: undefined, topic: undefined, data: 'm0' });
+  });
+
+  it('starts at the end of the stream: what was there before is for replay, not the tail', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    await appendMany(store, 3, 'before');
+    const tail = collectTail(store);
+    await tailListening(adminClient(redis.current.url), key);
+    const [after] = await appendMany(store, 1, 'after');
+    await until(() => tail.events.length >= 1, 'the event after');
+    expect(tail.ids()).toEqual([after]);
+  });
+
+  it('delivers events appended concurrently, each once, in the order Redis gave them', async () => {
+    const key = uniqueKey();
+    const stores = [0, 1, 2].map(() => storeFor({ url: redis.current.url, key }));
+    const tail = collectTail(stores[0]!);
+    await tailListening(adminClient(redis.current.url), key);
+    const appended = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => stores[i % 3]!.append(message(`c${i}`), encodeWithId)),
+    );
+    await until(() => tail.events.length >= 300, '300 events', 10_000);
+    expect(tail.ids()).toEqual(appended.map((e) => e.id).sort(compareIds));
+  });
+
+  it('skips and reports an entry that is not an event, and goes on', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    const tail = collectTail(store);
+    const admin = adminClient(redis.current.url);
+    await tailListening(admin, key);
+    await admin.xadd(key, '*', 'not-data', 'x');
+    await admin.xadd(key, '*', 'data', 'ok', 'event', 'bad\nname');
+    const [good] = await appendMany(store, 1, 'good');
+    await until(() => tail.events.length >= 1, 'the good event');
+    expect(tail.ids()).toEqual([good]);
+    expect(store.reported.map((e) => e.message)).toEqual([
+      expect.stringMatching(/has no "data" field, so it is not an event: skipped$/),
+      expect.stringMatching(/cannot be sent as an event \(.*\): skipped$/),
+    ]);
+  });
+
+  it('a throwing subscriber callback is reported and does not stop the tail', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    const seen: string[] = [];
+    const stop = store.tail((stored) => {
+      seen.push(stored.data);
+      if (stored.data === 'boom') throw new Error('subscriber failed');
+    }, encodeMessage);
+    await tailListening(adminClient(redis.current.url), key);
+    await store.append(message('boom'), encodeWithId);
+    await store.append(message('next'), encodeWithId);
+    await until(() => seen.length >= 2, 'both events');
+    stop();
+    expect(seen).toEqual(['boom', 'next']);
+    expect(store.reported[0]?.message).toMatch(/^delivering \d+-\d+ failed$/);
+  });
+
+  it('feeds one channel: a second tail on the same store is refused', async () => {
+    const store = storeFor({ url: redis.current.url, key: uniqueKey() });
+    const stop = store.tail(() => {}, encodeMessage);
+    expect(() => store.tail(() => {}, encodeMessage)).toThrow(
+      /already has a tail: a store feeds one channel, so create one store per channel/,
+    );
+    stop();
+    const again = store.tail(() => {}, encodeMessage);
+    again();
+  });
+
+  it('replays only up to what the tail delivered, so a subscriber joining mid-stream gets each event once', async () => {
+    const key = uniqueKey();
+    const store = storeFor({ url: redis.current.url, key });
+    const tail = collectTail(store);
+    const admin = adminClient(redis.current.url);
+    await tailListening(admin, key);
+    const [first] = await appendMany(store, 1);
+    await until(() => tail.events.length === 1, 'the first event');
+    // The tail loses its connection (it reconnects after 50 ms at least); meanwhile another
+    // process appends, and a subscriber asks for its replay.
+    await killTailConnection(admin, key);
+    const late = (await admin.xadd(key, '*', 'data', 'late')) as string;
+    const replay = await store.since(first!);
+    expect(replay).toEqual({ events: [], complete: true });
+    await until(() => tail.ids().includes(late), 'the tail to deliver it');
+    expect(tail.ids()).toEqual([first, late]);
+  });
+});
+
+describe('with an ioredis client of yours', () => {
+  it('publishes and replays through it, tails through a duplicate, and leaves it open', async () => {
+    const key = uniqueKey();
+    const client = adminClient(redis.current.url);
+    const store = storeFor({ client, key });
+    const tail = collectTail(store);
+    await tailListening(client, key);
+    const ids = await appendMany(store, 2);
+    await until(() => tail.events.length === 2, 'two events');
+    expect(tail.ids()).toEqual(ids);
+    tail.stop();
+    await store.close();
+    expect(client.status).toBe('ready');
+    expect(await client.xlen(key)).toBe(2);
+  });
+});
+
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
+}
