@@ -1,0 +1,233 @@
+/**
+ * A load generator process (pinned to CPU1 by the orchestrator): holds up to ~5,000 SSE streams
+ * over raw `net` sockets to 127.0.0.1, parses them incrementally, and records per-event latency
+ * (receipt hrtime minus the server hrtime inside the event) in an HDR histogram, in µs.
+ */
+import net from 'node:net';
+import * as hdr from 'hdr-histogram-js';
+import { newHistogram, record } from '../histogram.js';
+import type {
+  ConnectRequest,
+  ConnectResult,
+  FromWorker,
+  ToWorker,
+  WorkerCounts,
+  WorkerStats,
+} from '../protocol.js';
+import { SseResponseParser } from './parser.js';
+
+/** No load generator outlives this (the pool lives for the whole run), whatever happens to the orchestrator. */
+const MAX_LIFETIME_MS = 90 * 60_000;
+const HOST = '127.0.0.1';
+
+interface Stream {
+  socket: net.Socket;
+  ok: boolean;
+  closedByUs: boolean;
+  events: number;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+const streams = new Set<Stream>();
+let latency = newHistogram();
+let events = 0;
+let dropped = 0;
+/** The receipt time of the read being parsed, ns. */
+let now = 0;
+
+function onEvent(stream: Stream, ts: number, seq: number) {
+  events += 1;
+  stream.events += 1;
+  if (stream.firstSeq === 0) stream.firstSeq = seq;
+  stream.lastSeq = seq;
+  if (!Number.isNaN(ts)) record(latency, (now - ts) / 1000);
+}
+
+/** Opens one stream; resolves with its status (0 on a connection error, with the error code). */
+function open(
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<{ status: number; code?: string }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    const timer = setTimeout(() => {
+      settle(0, 'TIMEOUT');
+      socket.destroy();
+    }, timeoutMs);
+    socket.setNoDelay(true);
+    const stream: Stream = {
+      socket,
+      ok: false,
+      closedByUs: false,
+      events: 0,
+      firstSeq: 0,
+      lastSeq: 0,
+    };
+    let settled = false;
+    const settle = (status: number, code?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(code === undefined ? { status } : { status, code });
+    };
+    const parser = new SseResponseParser({
+      head(status) {
+        if (status === 200) {
+          stream.ok = true;
+          streams.add(stream);
+        }
+        settle(status);
+      },
+      event: (ts, seq) => onEvent(stream, ts, seq),
+    });
+    socket.on('connect', () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`,
+      );
+    });
+    socket.on('data', (chunk: Buffer) => {
+      now = Number(process.hrtime.bigint());
+      if (!parser.push(chunk)) socket.destroy();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => settle(0, error.code ?? 'ERROR'));
+    socket.on('close', () => {
+      settle(0, 'CLOSED');
+      if (stream.ok) {
+        streams.delete(stream);
+        if (!stream.closedByUs) dropped += 1;
+      }
+    });
+  });
+}
+
+async function connect(request: ConnectRequest): Promise<ConnectResult> {
+  const histogram = newHistogram();
+  const result: ConnectResult = {
+    attempted: request.count,
+    connected: 0,
+    rejected: 0,
+    errors: 0,
+    errorCodes: {},
+    wallMs: 0,
+    connectHistogram: '',
+  };
+  const started = performance.now();
+  const deadline = started + request.timeoutMs;
+  let next = 0;
+  const dial = async () => {
+    while (next < request.count && performance.now() < deadline) {
+      next += 1;
+      for (let attempt = 0; attempt <= request.retries; attempt += 1) {
+        const t0 = performance.now();
+        const { status, code } = await open(request.port, request.path, Math.max(1, deadline - t0));
+        if (status === 200) {
+          result.connected += 1;
+          record(histogram, (performance.now() - t0) * 1000);
+          break;
+        }
+        if (status > 0) {
+          result.rejected += 1;
+          record(histogram, (performance.now() - t0) * 1000);
+          break;
+        }
+        if (attempt === request.retries) {
+          result.errors += 1;
+          const key = code ?? 'ERROR';
+          result.errorCodes[key] = (result.errorCodes[key] ?? 0) + 1;
+        }
+      }
+    }
+  };
+  const dialers = Math.max(1, Math.min(request.concurrency, request.count));
+  await Promise.all(Array.from({ length: dialers }, dial));
+  result.wallMs = performance.now() - started;
+  result.connectHistogram = hdr.encodeIntoCompressedBase64(histogram);
+  return result;
+}
+
+function counts(): WorkerCounts {
+  return { open: streams.size, events, dropped };
+}
+
+let cpuMark = process.cpuUsage();
+
+function stats(reset: boolean): WorkerStats {
+  let seqExpected = 0;
+  let silent = 0;
+  for (const stream of streams) {
+    if (stream.events === 0) silent += 1;
+    else seqExpected += stream.lastSeq - stream.firstSeq + 1;
+  }
+  const cpu = process.cpuUsage(cpuMark);
+  const result: WorkerStats = {
+    ...counts(),
+    latencyHistogram: hdr.encodeIntoCompressedBase64(latency),
+    seqExpected,
+    silent,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+  };
+  if (reset) resetPhase();
+  return result;
+}
+
+function resetPhase() {
+  latency = newHistogram();
+  events = 0;
+  dropped = 0;
+  cpuMark = process.cpuUsage();
+  for (const stream of streams) {
+    stream.events = 0;
+    stream.firstSeq = 0;
+    stream.lastSeq = 0;
+  }
+}
+
+function closeAll(): Promise<void> {
+  const closing = [...streams].map(
+    (stream) =>
+      new Promise<void>((resolve) => {
+        stream.closedByUs = true;
+        stream.socket.once('close', () => resolve());
+        stream.socket.destroy();
+      }),
+  );
+  streams.clear();
+  return Promise.all(closing).then(() => {});
+}
+
+const send = (message: FromWorker) => process.send?.(message);
+
+process.on('message', (message: ToWorker) => {
+  void (async () => {
+    switch (message.op) {
+      case 'connect':
+        send({ op: 'reply', id: message.id, connect: await connect(message.request) });
+        break;
+      case 'counts':
+        send({ op: 'reply', id: message.id, counts: counts() });
+        break;
+      case 'stats':
+        send({ op: 'reply', id: message.id, stats: stats(message.reset) });
+        break;
+      case 'reset':
+        resetPhase();
+        send({ op: 'reply', id: message.id });
+        break;
+      case 'close':
+        await closeAll();
+        resetPhase();
+        send({ op: 'reply', id: message.id });
+        break;
+      case 'exit':
+        send({ op: 'reply', id: message.id });
+        setImmediate(() => process.exit(0));
+        break;
+    }
+  })();
+});
+process.on('disconnect', () => process.exit(0));
+setTimeout(() => process.exit(3), MAX_LIFETIME_MS).unref();
+send({ op: 'ready' });

@@ -1,0 +1,99 @@
+import type { Adapter, Variant } from './protocol.js';
+
+/** The servers compared, per adapter: ours, the raw baseline, and the peer users would pick. */
+export const ADAPTERS: ReadonlyArray<{
+  adapter: Adapter;
+  variants: readonly Variant[];
+  raw: string;
+  peer?: string;
+}> = [
+  {
+    adapter: 'node-http',
+    variants: ['ours', 'raw', 'peer'],
+    raw: 'raw res.write on node:http',
+    peer: 'better-sse 0.16.1',
+  },
+  {
+    adapter: 'fastify',
+    variants: ['ours', 'raw', 'peer'],
+    raw: 'hijacked Fastify reply',
+    peer: '@fastify/sse 0.6.0',
+  },
+  { adapter: 'koa', variants: ['ours', 'raw'], raw: 'ctx.respond = false on Koa' },
+  {
+    adapter: 'hono',
+    variants: ['ours', 'raw', 'peer'],
+    raw: 'raw Node response under @hono/node-server',
+    peer: "Hono's streamSSE",
+  },
+  { adapter: 'uws', variants: ['ours', 'raw'], raw: 'corked writes on uWS' },
+];
+
+export interface Plan {
+  name: 'quick' | 'full';
+  /** Idle hold: streams ramped up in one server process, memory sampled at each level. */
+  idle: number[];
+  /**
+   * Fan-out: per N, `events` back-to-back broadcasts per payload size, `rounds` times. With
+   * `fanoutOnIdle` (quick), fan-out and latency run on the streams of the idle hold's last level
+   * instead of in servers of their own.
+   */
+  fanoutOnIdle: boolean;
+  fanout: Array<{ n: number; events: number; rounds: number }>;
+  payloads: number[];
+  /** Latency: `rate` events/s for `seconds`, at each fan-out N. */
+  latency: { rate: number; seconds: number; payload: number };
+  /**
+   * Connect storm: `clients` at once against `maxConnections`, below and above the client count.
+   * Cases with the same maxConnections share one server process, one after the other.
+   */
+  storm: Array<{ id: 'below' | 'above'; clients: number; maxConnections: number }>;
+  /** Polling: N streams, each with its own interval generator. */
+  poll: { n: number[]; intervalMs: number; seconds: number; payload: number };
+  /** Streams per load-generator process (fd limit 20,000 per process). */
+  perWorker: number;
+  /** Connections being opened at once per load generator while ramping. */
+  rampConcurrency: number;
+  settleMs: number;
+}
+
+export const FULL: Plan = {
+  name: 'full',
+  idle: [1000, 10_000, 19_000],
+  fanoutOnIdle: false,
+  fanout: [
+    { n: 1000, events: 50, rounds: 3 },
+    { n: 10_000, events: 10, rounds: 3 },
+  ],
+  payloads: [64, 1024],
+  latency: { rate: 10, seconds: 5, payload: 64 },
+  storm: [
+    { id: 'below', clients: 5000, maxConnections: 4000 },
+    { id: 'above', clients: 5000, maxConnections: 6000 },
+  ],
+  poll: { n: [1000, 10_000], intervalMs: 1000, seconds: 4, payload: 64 },
+  perWorker: 5000,
+  rampConcurrency: 64,
+  settleMs: 1000,
+};
+
+export const QUICK: Plan = {
+  name: 'quick',
+  idle: [500],
+  fanoutOnIdle: true,
+  fanout: [{ n: 500, events: 10, rounds: 1 }],
+  payloads: [64, 1024],
+  latency: { rate: 10, seconds: 0.5, payload: 64 },
+  // One server (maxConnections 400): 500 clients at once, then 300.
+  storm: [
+    { id: 'below', clients: 500, maxConnections: 400 },
+    { id: 'above', clients: 300, maxConnections: 400 },
+  ],
+  poll: { n: [300], intervalMs: 100, seconds: 0.5, payload: 64 },
+  perWorker: 250,
+  rampConcurrency: 64,
+  settleMs: 100,
+};
+
+export type ScenarioGroup = 'idle' | 'fanout' | 'storm' | 'poll';
+export const GROUPS: readonly ScenarioGroup[] = ['idle', 'fanout', 'storm', 'poll'];

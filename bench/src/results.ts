@@ -1,0 +1,60 @@
+import type { Adapter, Variant } from './protocol.js';
+
+/** One server's figures in one scenario. `null`: not measured there. */
+export interface Measurement {
+  cpuUsPerEvent: number | null;
+  /** RSS growth per stream after forced GC, KiB (user space: kernel socket memory excluded). */
+  memPerConnKB: number | null;
+  /** heapUsed growth per stream after forced GC, KiB. */
+  heapPerConnKB: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+  maxMs: number | null;
+  delivered: number;
+  expected: number;
+  /** Streams held at the end of the scenario (and, in a storm, those refused with a status). */
+  connected: number;
+  rejected: number;
+  errors: number;
+  dropped: number;
+  connectP50Ms: number | null;
+  connectP99Ms: number | null;
+  connectWallMs: number | null;
+  /** Deliveries per second of wall time while events were in flight. */
+  deliveriesPerSec: number | null;
+  /** CPU used by the load generators over the same phase, % of one core (near 100: client-bound). */
+  clientCpuPct: number | null;
+  /** Anything else worth a note: the library's own counters, the storm's limit… */
+  extra: Record<string, number>;
+  error?: string;
+}
+
+export type ScenarioResults = Partial<Record<Variant, Measurement>>;
+
+/** results[adapter][scenario][variant] */
+export type Results = Partial<Record<Adapter, Record<string, ScenarioResults>>>;
+
+export function emptyMeasurement(): Measurement {
+  return {
+    cpuUsPerEvent: null,
+    memPerConnKB: null,
+    heapPerConnKB: null,
+    p50Ms: null,
+    p99Ms: null,
+    p999Ms: null,
+    maxMs: null,
+    delivered: 0,
+    expected: 0,
+    connected: 0,
+    rejected: 0,
+    errors: 0,
+    dropped: 0,
+    connectP50Ms: null,
+    connectP99Ms: null,
+    connectWallMs: null,
+    deliveriesPerSec: null,
+    clientCpuPct: null,
+    extra: {},
+  };
+}

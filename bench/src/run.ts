@@ -1,0 +1,597 @@
+/**
+ * The benchmark orchestrator: `pnpm bench` (full) or `pnpm bench --quick` (smoke, < 2 minutes).
+ *
+ * For every adapter and scenario group it starts the server under test in its own process
+ * (pinned to CPU0), drives it from load-generator processes (pinned to CPU1, at most
+ * `plan.perWorker` streams each), and reads the server's own cpuUsage / memoryUsage samples.
+ * Ours, the raw baseline and the peer run back to back for each group, so that they see the
+ * same machine load. Exits non-zero when any delivery fell short of 100% or a server crashed.
+ */
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ADAPTERS, FULL, GROUPS, type Plan, QUICK, type ScenarioGroup } from './plan.js';
+import { Child, PINNING } from './proc.js';
+import type { Adapter, FromServer, ServerConfig, ServerSample, Variant } from './protocol.js';
+import { rerenderLatest, writeReports } from './report/write.js';
+import { emptyMeasurement, type Measurement, type Results } from './results.js';
+import type { MergedStats } from './workers.js';
+import { WorkerPool } from './workers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SERVER_SCRIPT = join(here, 'server', 'main.js');
+const WORKER_SCRIPT = join(here, 'client', 'worker.js');
+const SSE_PATH = '/sse';
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+function option(name: string): string[] | undefined {
+  const prefix = `--${name}=`;
+  const given = process.argv.find((arg) => arg.startsWith(prefix));
+  return given?.slice(prefix.length).split(',').filter(Boolean);
+}
+
+const quick = process.argv.includes('--quick');
+const plan: Plan = quick ? QUICK : FULL;
+const onlyAdapters = option('adapters') as Adapter[] | undefined;
+const onlyVariants = option('variants') as Variant[] | undefined;
+const onlyGroups = option('groups') as ScenarioGroup[] | undefined;
+const partial = Boolean(onlyAdapters || onlyVariants || onlyGroups);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const started = Date.now();
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const elapsed = () => {
+  const s = Math.round((Date.now() - started) / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+const log = (line: string) => console.log(`[${elapsed()}] ${line}`);
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+const kib = (bytes: number) => bytes / 1024;
+const cpuUs = (s: ServerSample) => s.cpuUserUs + s.cpuSystemUs;
+const load1 = () => round(loadavg()[0] ?? 0, 2);
+
+const failures: string[] = [];
+const results: Results = {};
+
+function store(adapter: Adapter, scenario: string, variant: Variant, m: Measurement) {
+  m.extra.load1 = load1();
+  const byScenario = results[adapter] ?? {};
+  results[adapter] = byScenario;
+  const entry = byScenario[scenario] ?? {};
+  byScenario[scenario] = entry;
+  entry[variant] = m;
+  const label = `${adapter} ${variant} ${scenario}`;
+  if (m.error) failures.push(`${label}: ${m.error}`);
+  else if (m.delivered !== m.expected)
+    failures.push(`${label}: delivered ${m.delivered}/${m.expected}`);
+  const parts = [`${m.delivered}/${m.expected} delivered`];
+  if (m.cpuUsPerEvent !== null) parts.push(`${round(m.cpuUsPerEvent)} µs/event`);
+  if (m.memPerConnKB !== null)
+    parts.push(`${round(m.memPerConnKB)} KiB/conn (heap ${round(m.heapPerConnKB ?? 0)})`);
+  if (m.p99Ms !== null) parts.push(`p50 ${round(m.p50Ms ?? 0)} / p99 ${round(m.p99Ms)} ms`);
+  if (m.connectP99Ms !== null) parts.push(`connect p99 ${round(m.connectP99Ms)} ms`);
+  if (m.rejected) parts.push(`${m.rejected} refused`);
+  if (m.errors) parts.push(`${m.errors} errors`);
+  if (m.clientCpuPct !== null) parts.push(`clients ${round(m.clientCpuPct, 0)}% CPU`);
+  log(`${label}: ${parts.join(', ')}${m.error ? ` ERROR ${m.error}` : ''}`);
+}
+
+/** A server under test, with requests and a crash check. */
+class ServerUnderTest {
+  private stopping = false;
+  private constructor(
+    readonly child: Child<FromServer>,
+    readonly port: number,
+  ) {}
+
+  static async start(config: ServerConfig): Promise<ServerUnderTest> {
+    const child = new Child<FromServer>(
+      config.kind,
+      SERVER_SCRIPT,
+      [JSON.stringify(config)],
+      PINNING.server,
+      ['--expose-gc'],
+    );
+    const ready = await child.next((m) => m.op === 'ready' || m.op === 'fatal', 30_000);
+    if (ready.op === 'fatal') {
+      await child.stop();
+      throw new Error(`server failed to start: ${ready.message}`);
+    }
+    if (ready.op !== 'ready') throw new Error('unexpected message');
+    return new ServerUnderTest(child, ready.port);
+  }
+
+  get crashed(): boolean {
+    return !this.child.alive && !this.stopping;
+  }
+
+  async sample(gc: boolean): Promise<ServerSample> {
+    const reply = await this.child.request({ op: 'sample', gc }, 30_000);
+    if (reply.op !== 'reply' || !reply.sample) throw new Error('no sample');
+    return reply.sample;
+  }
+
+  /** Publishes and resolves once the last event is out, with the sample taken before the first. */
+  async publish(count: number, intervalMs: number, payloadBytes: number, timeoutMs: number) {
+    const reply = await this.child.request(
+      { op: 'publish', count, intervalMs, payloadBytes },
+      timeoutMs,
+    );
+    if (reply.op !== 'reply' || !reply.before) throw new Error('no publish reply');
+    return { before: reply.before, wallMs: reply.wallMs ?? 0 };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.child.stop();
+  }
+}
+
+let pool: WorkerPool;
+
+function workersFor(n: number): number {
+  return Math.min(pool.size, Math.max(2, Math.ceil(n / plan.perWorker)));
+}
+
+/** Polls the load generators until `expected` events arrived, progress stalls, or time is up. */
+async function waitForEvents(
+  server: ServerUnderTest,
+  expected: number,
+  timeoutMs: number,
+  stallMs = 10_000,
+) {
+  const t0 = performance.now();
+  let last = -1;
+  let lastChange = t0;
+  for (;;) {
+    const counts = await pool.counts();
+    const now = performance.now();
+    if (counts.events >= expected) return { counts, ms: now - t0 };
+    if (counts.events !== last) {
+      last = counts.events;
+      lastChange = now;
+    }
+    if (now - lastChange > stallMs || now - t0 > timeoutMs || server.crashed)
+      return { counts, ms: now - t0 };
+    await sleep(expected > 50_000 ? 50 : 20);
+  }
+}
+
+function latencyInto(m: Measurement, stats: MergedStats) {
+  if (stats.latency.totalCount === 0) return;
+  m.p50Ms = round(stats.latency.getValueAtPercentile(50) / 1000, 3);
+  m.p99Ms = round(stats.latency.getValueAtPercentile(99) / 1000, 3);
+  m.p999Ms = round(stats.latency.getValueAtPercentile(99.9) / 1000, 3);
+  m.maxMs = round(stats.latency.maxValue / 1000, 3);
+}
+
+function clientCpu(stats: MergedStats, wallMs: number): number | null {
+  if (wallMs <= 0) return null;
+  return round(((stats.cpuUserUs + stats.cpuSystemUs) / 1000 / wallMs) * 100, 1);
+}
+
+function failed(error: unknown, server: ServerUnderTest | undefined): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (server?.crashed) return `server crashed (exit ${server.child.exitCode}): ${message}`;
+  return message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario groups: each starts one server, measures, and stops it.
+
+const config = (kind: string, overrides: Partial<ServerConfig> = {}): ServerConfig => ({
+  kind,
+  mode: 'broadcast',
+  maxConnections: 0,
+  pollIntervalMs: 1000,
+  payloadBytes: 64,
+  ...overrides,
+});
+
+type Recorder = (scenario: string, m: Measurement) => void;
+
+/**
+ * Starts the server for one group, runs `body`, and always cleans up: the clients hang up, the
+ * server stops. Scenarios the body did not get to are recorded as failed, with the reason.
+ */
+async function withServer(
+  adapter: Adapter,
+  variant: Variant,
+  serverConfig: ServerConfig,
+  scenarios: string[],
+  body: (server: ServerUnderTest, record: Recorder) => Promise<void>,
+) {
+  let server: ServerUnderTest | undefined;
+  const done = new Set<string>();
+  const record: Recorder = (scenario, m) => {
+    done.add(scenario);
+    store(adapter, scenario, variant, m);
+  };
+  try {
+    server = await ServerUnderTest.start(serverConfig);
+    await body(server, record);
+  } catch (error) {
+    const message = failed(error, server);
+    for (const scenario of scenarios) {
+      if (done.has(scenario)) continue;
+      const m = emptyMeasurement();
+      m.error = message;
+      record(scenario, m);
+    }
+  } finally {
+    await pool.close().catch(() => {});
+    const crashed = server?.crashed;
+    await server?.stop();
+    if (crashed)
+      failures.push(`${serverConfig.kind}: server crashed (exit ${server?.child.exitCode})`);
+  }
+}
+
+async function idleGroup(adapter: Adapter, variant: Variant) {
+  const kind = `${adapter}-${variant}`;
+  const top = plan.idle[plan.idle.length - 1]!;
+  const onIdle = plan.fanoutOnIdle ? plan.fanout[0] : undefined;
+  const scenarios = [
+    ...plan.idle.map((n) => `idle-${n}`),
+    ...(onIdle ? broadcastScenarios(top) : []),
+  ];
+  await withServer(adapter, variant, config(kind), scenarios, async (server, record) => {
+    const use = workersFor(top);
+    const base = await server.sample(true);
+    let held = 0;
+    for (const n of plan.idle) {
+      const m = emptyMeasurement();
+      const connect = await pool.connect(use, {
+        port: server.port,
+        path: SSE_PATH,
+        count: n - held,
+        concurrency: plan.rampConcurrency,
+        retries: 2,
+        timeoutMs: 120_000,
+      });
+      held = n;
+      await sleep(plan.settleMs);
+      const after = await server.sample(true);
+      const counts = await pool.counts();
+      m.connected = counts.open;
+      m.errors = connect.errors + connect.rejected;
+      m.dropped = counts.dropped;
+      m.connectWallMs = round(connect.wallMs, 0);
+      m.connectP50Ms = round(connect.p50Ms, 2);
+      m.connectP99Ms = round(connect.p99Ms, 2);
+      m.memPerConnKB = round(kib(after.rss - base.rss) / n, 3);
+      m.heapPerConnKB = round(kib(after.heapUsed - base.heapUsed) / n, 3);
+      m.extra.serverConnections = after.connections;
+      m.extra.rssMiB = round(after.rss / 1024 / 1024, 1);
+      m.extra.externalPerConnKB = round(kib(after.external - base.external) / n, 3);
+      // Every held stream still delivers: one event to all of them.
+      await pool.reset();
+      await server.publish(1, 0, 64, 30_000);
+      const wait = await waitForEvents(server, n, 60_000);
+      m.delivered = wait.counts.events;
+      m.expected = n;
+      if (wait.counts.dropped > 0) m.error = `${wait.counts.dropped} streams dropped`;
+      else if (m.connected < n) m.error = `only ${m.connected}/${n} streams connected`;
+      record(`idle-${n}`, m);
+    }
+    if (onIdle) await broadcastTests(server, top, onIdle.events, onIdle.rounds, record);
+  });
+}
+
+function broadcastScenarios(n: number): string[] {
+  return [...plan.payloads.map((p) => `fanout-${n}-${payloadLabel(p)}`), `latency-${n}`];
+}
+
+async function fanoutGroup(
+  adapter: Adapter,
+  variant: Variant,
+  n: number,
+  events: number,
+  rounds: number,
+) {
+  const kind = `${adapter}-${variant}`;
+  await withServer(
+    adapter,
+    variant,
+    config(kind),
+    broadcastScenarios(n),
+    async (server, record) => {
+      const connect = await pool.connect(workersFor(n), {
+        port: server.port,
+        path: SSE_PATH,
+        count: n,
+        concurrency: plan.rampConcurrency,
+        retries: 2,
+        timeoutMs: 120_000,
+      });
+      if (connect.connected < n)
+        throw new Error(`only ${connect.connected}/${n} streams connected`);
+      await sleep(plan.settleMs);
+      await broadcastTests(server, n, events, rounds, record);
+    },
+  );
+}
+
+/** Fan-out (back-to-back events, per payload size) then latency (a fixed rate), on N held streams. */
+async function broadcastTests(
+  server: ServerUnderTest,
+  n: number,
+  events: number,
+  rounds: number,
+  record: Recorder,
+) {
+  // Warm-up, not measured: the first broadcasts run cold code.
+  const warmup = Math.min(5, events);
+  await pool.reset();
+  await server.publish(warmup, 0, plan.payloads[0] ?? 64, 120_000);
+  await waitForEvents(server, n * warmup, 60_000);
+  for (const payload of plan.payloads) {
+    const m = emptyMeasurement();
+    const perRound: number[] = [];
+    let latency: MergedStats | undefined;
+    let wallMs = 0;
+    let clientCpuUs = 0;
+    for (let r = 0; r < rounds; r += 1) {
+      await pool.reset();
+      const t0 = performance.now();
+      const { before } = await server.publish(events, 0, payload, 120_000);
+      const wait = await waitForEvents(server, n * events, 120_000);
+      const after = await server.sample(false);
+      const stats = await pool.stats(true);
+      wallMs += performance.now() - t0;
+      clientCpuUs += stats.cpuUserUs + stats.cpuSystemUs;
+      m.delivered += wait.counts.events;
+      m.expected += n * events;
+      m.dropped += stats.dropped;
+      if (wait.counts.events > 0)
+        perRound.push((cpuUs(after) - cpuUs(before)) / wait.counts.events);
+      if (latency) latency.latency.add(stats.latency);
+      else latency = stats;
+      Object.assign(m.extra, after.extra);
+    }
+    perRound.sort((a, b) => a - b);
+    m.cpuUsPerEvent = perRound.length ? round(perRound[Math.floor(perRound.length / 2)]!, 3) : null;
+    m.extra.cpuUsPerEventMin = round(perRound[0] ?? 0, 3);
+    m.extra.cpuUsPerEventMax = round(perRound[perRound.length - 1] ?? 0, 3);
+    m.connected = n;
+    if (latency) latencyInto(m, latency);
+    m.deliveriesPerSec = wallMs > 0 ? round(m.delivered / (wallMs / 1000), 0) : null;
+    m.clientCpuPct = wallMs > 0 ? round((clientCpuUs / 1000 / wallMs) * 100, 1) : null;
+    if (m.dropped > 0) m.error = `${m.dropped} streams dropped`;
+    record(`fanout-${n}-${payloadLabel(payload)}`, m);
+  }
+  // Latency at a fixed rate.
+  const { rate, seconds, payload } = plan.latency;
+  const count = Math.max(1, Math.round(rate * seconds));
+  const m = emptyMeasurement();
+  await pool.reset();
+  const t0 = performance.now();
+  const { before, wallMs: publishMs } = await server.publish(
+    count,
+    1000 / rate,
+    payload,
+    seconds * 1000 + 120_000,
+  );
+  const wait = await waitForEvents(server, n * count, 120_000);
+  const after = await server.sample(false);
+  const stats = await pool.stats(true);
+  const wallMs = performance.now() - t0;
+  m.delivered = wait.counts.events;
+  m.expected = n * count;
+  m.connected = n;
+  m.dropped = stats.dropped;
+  m.cpuUsPerEvent =
+    wait.counts.events > 0 ? round((cpuUs(after) - cpuUs(before)) / wait.counts.events, 3) : null;
+  latencyInto(m, stats);
+  m.deliveriesPerSec = round(m.delivered / (wallMs / 1000), 0);
+  m.clientCpuPct = clientCpu(stats, wallMs);
+  m.extra.publishWallMs = round(publishMs, 0);
+  m.extra.serverCpuPct = round(((cpuUs(after) - cpuUs(before)) / 1000 / wallMs) * 100, 1);
+  Object.assign(m.extra, after.extra);
+  if (m.dropped > 0) m.error = `${m.dropped} streams dropped`;
+  record(`latency-${n}`, m);
+}
+
+/** Connect storms; cases with the same maxConnections run one after the other on one server. */
+async function stormGroup(adapter: Adapter, variant: Variant, cases: Plan['storm']) {
+  const kind = `${adapter}-${variant}`;
+  const maxConnections = cases[0]!.maxConnections;
+  const scenarios = cases.map((c) => `storm-${c.id}`);
+  await withServer(
+    adapter,
+    variant,
+    config(kind, { maxConnections }),
+    scenarios,
+    async (server, record) => {
+      for (const { id, clients } of cases) {
+        const m = emptyMeasurement();
+        const connect = await pool.connect(workersFor(clients), {
+          port: server.port,
+          path: SSE_PATH,
+          count: clients,
+          concurrency: 'all',
+          retries: 0,
+          timeoutMs: 60_000,
+        });
+        const accepted = Math.min(clients, maxConnections);
+        m.connected = connect.connected;
+        m.rejected = connect.rejected;
+        m.errors = connect.errors;
+        m.connectWallMs = round(connect.wallMs, 0);
+        m.connectP50Ms = round(connect.p50Ms, 2);
+        m.connectP99Ms = round(connect.p99Ms, 2);
+        m.extra.maxConnections = maxConnections;
+        m.extra.clients = clients;
+        for (const [code, count] of Object.entries(connect.errorCodes))
+          m.extra[`error${code}`] = count;
+        await sleep(plan.settleMs);
+        await pool.reset();
+        await server.publish(1, 0, 64, 30_000);
+        const wait = await waitForEvents(server, accepted, 60_000);
+        m.delivered = wait.counts.events;
+        m.expected = accepted;
+        const after = await server.sample(false);
+        Object.assign(m.extra, after.extra);
+        if (connect.connected !== accepted || connect.rejected !== clients - accepted) {
+          m.error = `expected ${accepted} streams and ${clients - accepted} refusals, got ${connect.connected} and ${connect.rejected} (${connect.errors} errors)`;
+        }
+        record(`storm-${id}`, m);
+        // The next case starts from no streams at all.
+        await pool.close();
+        await waitUntil(async () => (await server.sample(false)).connections === 0, 5000);
+      }
+    },
+  );
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await condition()) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
+async function pollGroup(adapter: Adapter, variant: Variant, n: number) {
+  const kind = `${adapter}-${variant}`;
+  const { intervalMs, seconds, payload } = plan.poll;
+  const scenario = `poll-${n}`;
+  const pollConfig = config(kind, {
+    mode: 'poll',
+    pollIntervalMs: intervalMs,
+    payloadBytes: payload,
+  });
+  await withServer(adapter, variant, pollConfig, [scenario], async (server, record) => {
+    const m = emptyMeasurement();
+    const connect = await pool.connect(workersFor(n), {
+      port: server.port,
+      path: SSE_PATH,
+      count: n,
+      concurrency: plan.rampConcurrency,
+      retries: 2,
+      timeoutMs: 120_000,
+    });
+    if (connect.connected < n) throw new Error(`only ${connect.connected}/${n} streams connected`);
+    await sleep(intervalMs * 1.5);
+    await pool.reset();
+    const before = await server.sample(false);
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const after = await server.sample(false);
+    const stats = await pool.stats(true);
+    const wallMs = performance.now() - t0;
+    const produced = after.produced - before.produced;
+    m.connected = stats.open;
+    m.dropped = stats.dropped;
+    m.delivered = stats.events;
+    // From each stream's sequence numbers: a gap is a lost event; a silent stream lost them all.
+    m.expected = stats.seqExpected + stats.silent * Math.floor((seconds * 1000) / intervalMs);
+    m.cpuUsPerEvent = produced > 0 ? round((cpuUs(after) - cpuUs(before)) / produced, 3) : null;
+    latencyInto(m, stats);
+    m.deliveriesPerSec = round(stats.events / (wallMs / 1000), 0);
+    m.clientCpuPct = clientCpu(stats, wallMs);
+    m.extra.produced = produced;
+    m.extra.silentStreams = stats.silent;
+    m.extra.serverCpuPct = round(((cpuUs(after) - cpuUs(before)) / 1000 / wallMs) * 100, 1);
+    Object.assign(m.extra, after.extra);
+    if (stats.dropped > 0) m.error = `${stats.dropped} streams dropped`;
+    record(scenario, m);
+  });
+}
+
+function payloadLabel(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024}KiB` : `${bytes}B`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  if (process.argv.includes('--render')) {
+    for (const file of await rerenderLatest()) log(`rewrote ${file}`);
+    return;
+  }
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    pinned: PINNING.available
+      ? `server on CPU${PINNING.server}, load generators on CPU${PINNING.clients} (taskset)`
+      : 'not pinned (taskset or a second core missing)',
+  };
+  const loadStart = loadavg().map((v) => round(v, 2));
+  log(
+    `sse-middleware benchmarks (${plan.name}); Node ${process.version}; ${machine.cores} cores; load ${loadStart.join(' ')}`,
+  );
+  const maxStreams = Math.max(
+    ...plan.idle,
+    ...plan.fanout.map((f) => f.n),
+    ...plan.storm.map((c) => c.clients),
+    ...plan.poll.n,
+  );
+  pool = await WorkerPool.start(Math.max(2, Math.ceil(maxStreams / plan.perWorker)), WORKER_SCRIPT);
+
+  const adapters = ADAPTERS.filter((a) => !onlyAdapters || onlyAdapters.includes(a.adapter));
+  const groups = GROUPS.filter((g) => !onlyGroups || onlyGroups.includes(g));
+  for (const { adapter, variants: all } of adapters) {
+    const variants = all.filter((v) => !onlyVariants || onlyVariants.includes(v));
+    // Ours, raw and peer back to back, scenario by scenario, so that they see the same load.
+    for (const group of groups) {
+      if (group === 'idle') for (const v of variants) await idleGroup(adapter, v);
+      if (group === 'fanout' && !plan.fanoutOnIdle) {
+        for (const { n, events, rounds } of plan.fanout) {
+          for (const v of variants) await fanoutGroup(adapter, v, n, events, rounds);
+        }
+      }
+      if (group === 'storm') {
+        const servers = new Map<number, Plan['storm']>();
+        for (const c of plan.storm)
+          servers.set(c.maxConnections, [...(servers.get(c.maxConnections) ?? []), c]);
+        for (const cases of servers.values())
+          for (const v of variants) await stormGroup(adapter, v, cases);
+      }
+      if (group === 'poll') {
+        for (const n of plan.poll.n) for (const v of variants) await pollGroup(adapter, v, n);
+      }
+      if (!pool.allAlive) throw new Error('a load generator died');
+    }
+  }
+  await pool.stop();
+  const loadEnd = loadavg().map((v) => round(v, 2));
+  const durationS = Math.round((Date.now() - started) / 1000);
+  const written = await writeReports({
+    plan,
+    partial,
+    results,
+    failures,
+    meta: {
+      date: new Date().toISOString(),
+      durationS,
+      machine,
+      loadStart,
+      loadEnd,
+      command: quick ? 'pnpm bench --quick' : 'pnpm bench',
+      args: process.argv.slice(2),
+    },
+  });
+  for (const file of written) log(`wrote ${file}`);
+  if (failures.length > 0) {
+    console.error(`\n${failures.length} failure(s):`);
+    for (const failure of failures) console.error(`  - ${failure}`);
+    console.error(`\nFAILED in ${durationS} s`);
+    process.exit(1);
+  }
+  log(`all deliveries 100%, no server crashed; done in ${durationS} s`);
+}
+
+main().catch(async (error: unknown) => {
+  console.error(error);
+  await pool?.stop().catch(() => {});
+  process.exit(1);
+});
