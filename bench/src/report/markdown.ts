@@ -210,6 +210,7 @@ export function renderMarkdown(
     out.push('');
   }
 
+  out.push(...noiseSection(results));
   out.push('## Charts');
   out.push('');
   out.push(
@@ -478,4 +479,45 @@ export function renderMarkdown(
   );
   out.push('');
   return out.join('\n');
+}
+
+/** The same per-event code measured in different server processes: how far apart it lands. */
+function noiseSection(results: Results): string[] {
+  const same: Adapter[] = ['node-http', 'fastify', 'koa', 'hono'];
+  const scenarios = Object.keys(results['node-http'] ?? {}).filter((s) => s.startsWith('fanout-'));
+  const rows: string[][] = [];
+  for (const scenario of scenarios) {
+    const values = same.map((a) => results[a]?.[scenario]?.raw?.cpuUsPerEvent ?? null);
+    const known = values.filter((v): v is number => v !== null && v > 0);
+    if (known.length < 2) continue;
+    rows.push([
+      scenario.replace('fanout-', ''),
+      ...values.map((v) => num(v)),
+      `${(Math.max(...known) / Math.min(...known)).toFixed(2)}x`,
+    ]);
+  }
+  const spreads: number[] = [];
+  for (const byScenario of Object.values(results)) {
+    for (const [scenario, entry] of Object.entries(byScenario ?? {})) {
+      if (!scenario.startsWith('fanout-')) continue;
+      for (const m of Object.values(entry)) {
+        const lo = m?.extra.cpuUsPerEventMin;
+        const hi = m?.extra.cpuUsPerEventMax;
+        if (lo && hi) spreads.push(hi / lo - 1);
+      }
+    }
+  }
+  if (rows.length === 0) return [];
+  spreads.sort((a, b) => a - b);
+  const median = spreads.length ? spreads[Math.floor(spreads.length / 2)]! : 0;
+  return [
+    '### How noisy this run is',
+    '',
+    'The raw baselines of node:http, Fastify, Koa and Hono run the very same write loop once their streams are open (one `res.write` of a string per stream), so on a quiet machine their CPU per event would be equal. Measured in separate server processes minutes apart, they spread like this; a ratio of ours to raw inside that band is not a clear result either way, and a target met or missed by less than it should be confirmed by another run.',
+    '',
+    table(['fan-out N-payload', 'node-http raw', 'fastify raw', 'koa raw', 'hono raw', 'max / min'], rows),
+    '',
+    `Rounds within one server process agree much better: the median spread between the lowest and highest round of a fan-out measurement is ${(median * 100).toFixed(0)}%.`,
+    '',
+  ];
 }
