@@ -515,7 +515,10 @@ function noiseSection(results: Results): string[] {
     '',
     'The raw baselines of node:http, Fastify, Koa and Hono run the very same write loop once their streams are open (one `res.write` of a string per stream), so on a quiet machine their CPU per event would be equal. Measured in separate server processes minutes apart, they spread like this; a ratio of ours to raw inside that band is not a clear result either way, and a target met or missed by less than it should be confirmed by another run.',
     '',
-    table(['fan-out N-payload', 'node-http raw', 'fastify raw', 'koa raw', 'hono raw', 'max / min'], rows),
+    table(
+      ['fan-out N-payload', 'node-http raw', 'fastify raw', 'koa raw', 'hono raw', 'max / min'],
+      rows,
+    ),
     '',
     `Rounds within one server process agree much better: the median spread between the lowest and highest round of a fan-out measurement is ${(median * 100).toFixed(0)}%.`,
     '',
