@@ -6,7 +6,6 @@ import {
   createChannel,
   createRequestView,
   createSseEngine,
-  type SseSink,
   type SubscribeOptions,
 } from '../src/index.js';
 import { MemorySink } from './support/memory-sink.js';
@@ -15,7 +14,7 @@ import { sleep } from './support/util.js';
 type Price = { symbol: string; value: number };
 type Events = { price: Price; note: string };
 
-const decoder = new TextDecoder();
+const _decoder = new TextDecoder();
 
 function parse(wire: string): EventSourceMessage[] {
   const events: EventSourceMessage[] = [];
