@@ -14,6 +14,14 @@ import { pushTests } from './suite/push.js';
 import { shutdownTests } from './suite/shutdown.js';
 import { sourceTests } from './suite/sources.js';
 
+export {
+  type Encoding,
+  type FirstEvent,
+  firstCompressedEvent,
+  GIVE_UP_MS,
+  NO_TRANSFORM_DROPPED,
+  spacedEvents,
+} from './compressed-client.js';
 export { describeExampleContract, type ExampleHarness } from './example-contract.js';
 export {
   type Capabilities,

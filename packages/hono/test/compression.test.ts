@@ -1,8 +1,10 @@
-import { request } from 'node:http';
-import type { Readable } from 'node:stream';
-import { createGunzip, createInflate } from 'node:zlib';
-import { fetchRaw } from '@sse-middleware/conformance';
-import { type SseOptions, wrapDelay } from '@sse-middleware/core';
+import {
+  fetchRaw,
+  firstCompressedEvent,
+  NO_TRANSFORM_DROPPED,
+  spacedEvents,
+} from '@sse-middleware/conformance';
+import type { SseOptions } from '@sse-middleware/core';
 import { Hono } from 'hono';
 import { COMPRESSIBLE_CONTENT_TYPE_REGEX, compress } from 'hono/compress';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -10,20 +12,6 @@ import { sse } from '../src/index.js';
 import { innerApp, listen } from './fixture.js';
 
 /** The encodings hono/compress can produce, with the decompressor the client reads them through. */
-const decoders = { gzip: createGunzip, deflate: createInflate };
-type Encoding = keyof typeof decoders;
-
-/**
- * Past this many ms after the response head, the client stops waiting for the first event: by
- * then the server has produced events 2 and 3 as well.
- */
-const GIVE_UP_MS = 3500;
-
-/** Events 1 and 2 are 1.5 s apart: event 1 must arrive long before event 2 exists. */
-function spaced(): SseOptions['chunkGenerator'] {
-  let n = 0;
-  return wrapDelay(() => ({ data: `event ${++n}` }), 1500);
-}
 
 /** `compress()` as a user who wants event streams compressed too would widen it. */
 const eventStreamsToo = (type: string) =>
@@ -42,66 +30,12 @@ interface Setup {
 async function start({ nodeFastPath, options = {}, compressOptions }: Setup): Promise<string> {
   const app = new Hono();
   app.use(compress({ threshold: 0, ...compressOptions }));
-  app.use(sse({ chunkGenerator: spaced(), nodeFastPath, ...options }));
+  app.use(sse({ chunkGenerator: spacedEvents(), nodeFastPath, ...options }));
   app.all('*', innerApp);
   const server = await listen(app);
   onTestFinished(() => server.close());
   return server.url;
 }
-
-interface FirstEvent {
-  encoding: string | undefined;
-  vary: string | undefined;
-  /** From the response head to the complete first event; `Infinity` if it had not come by then. */
-  ms: number;
-  /** What the client had decoded when the first event was complete, or when it gave up. */
-  text: string;
-}
-
-/**
- * Opens the stream with `Accept-Encoding: acceptEncoding`, decompressing incrementally when the
- * response is encoded, and times the first event from the response head.
- */
-function firstEvent(url: string, acceptEncoding: Encoding): Promise<FirstEvent> {
-  return new Promise((resolve, reject) => {
-    const noHead = setTimeout(
-      () => reject(new Error(`no response head within ${GIVE_UP_MS} ms`)),
-      GIVE_UP_MS,
-    );
-    const req = request(
-      `${url}/?stream=true`,
-      { headers: { 'Accept-Encoding': acceptEncoding }, agent: false },
-      (res) => {
-        clearTimeout(noHead);
-        const started = Date.now();
-        const { 'content-encoding': encoding, vary } = res.headers;
-        if (encoding !== undefined && !Object.hasOwn(decoders, encoding)) {
-          req.destroy();
-          reject(new Error(`unexpected Content-Encoding: ${encoding}`));
-          return;
-        }
-        let text = '';
-        const finish = (ms: number) => {
-          clearTimeout(giveUp);
-          req.destroy();
-          resolve({ encoding, vary, ms, text });
-        };
-        const giveUp = setTimeout(() => finish(Number.POSITIVE_INFINITY), GIVE_UP_MS);
-        const body: Readable =
-          encoding === undefined ? res : res.pipe(decoders[encoding as Encoding]());
-        body.setEncoding('utf8');
-        body.on('data', (chunk: string) => {
-          text += chunk;
-          if (text.includes('\n\n')) finish(Date.now() - started);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const NO_TRANSFORM_DROPPED: Partial<SseOptions> = { headers: { 'Cache-Control': 'no-cache' } };
 
 describe.each([
   { path: 'the fast path', nodeFastPath: true },
@@ -116,7 +50,7 @@ describe.each([
   it.each(['gzip', 'deflate'] as const)(
     'leaves the stream uncompressed with the default headers, and the first event arrives at once (%s accepted)',
     async (acceptEncoding) => {
-      const result = await firstEvent(await start({ nodeFastPath }), acceptEncoding);
+      const result = await firstCompressedEvent(await start({ nodeFastPath }), acceptEncoding);
       expect(result.encoding).toBeUndefined();
       expect(result.vary).toBeUndefined();
       expect(result.text).toBe('data: event 1\n\n');
@@ -128,7 +62,7 @@ describe.each([
     'leaves the stream uncompressed without no-transform too, its default filter excluding text/event-stream (%s accepted)',
     async (acceptEncoding) => {
       const url = await start({ nodeFastPath, options: NO_TRANSFORM_DROPPED });
-      const result = await firstEvent(url, acceptEncoding);
+      const result = await firstCompressedEvent(url, acceptEncoding);
       expect(result.encoding).toBeUndefined();
       expect(result.vary).toBeUndefined();
       expect(result.text).toBe('data: event 1\n\n');
@@ -144,7 +78,7 @@ describe('behind compress() widened to text/event-stream', () => {
     'still leaves the ReadableStream Response alone while no-transform is kept (%s accepted)',
     async (acceptEncoding) => {
       const url = await start({ nodeFastPath: false, compressOptions: widened });
-      const result = await firstEvent(url, acceptEncoding);
+      const result = await firstCompressedEvent(url, acceptEncoding);
       expect(result.encoding).toBeUndefined();
       expect(result.vary).toBeUndefined();
       expect(result.text).toBe('data: event 1\n\n');
@@ -162,7 +96,7 @@ describe('behind compress() widened to text/event-stream', () => {
         options: NO_TRANSFORM_DROPPED,
         compressOptions: widened,
       });
-      const result = await firstEvent(url, acceptEncoding);
+      const result = await firstCompressedEvent(url, acceptEncoding);
       expect(result.encoding).toBeUndefined();
       expect(result.vary).toBeUndefined();
       expect(result.text).toBe('data: event 1\n\n');
@@ -184,7 +118,7 @@ describe('behind compress() widened to text/event-stream', () => {
         options: NO_TRANSFORM_DROPPED,
         compressOptions: widened,
       });
-      const result = await firstEvent(url, acceptEncoding);
+      const result = await firstCompressedEvent(url, acceptEncoding);
       expect(result.encoding).toBe(acceptEncoding);
       expect(result.vary).toBe('Accept-Encoding');
       expect(result.text).toBe('data: event 1\n\n');
