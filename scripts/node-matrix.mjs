@@ -74,6 +74,7 @@ export async function runNodeMatrix(root, concurrency = 2) {
     }
   }
   const results = {};
+  const failures = [];
   const next = async () => {
     for (let job = jobs.shift(); job; job = jobs.shift()) {
       const { major, node, adapter } = job;
@@ -96,6 +97,7 @@ export async function runNodeMatrix(root, concurrency = 2) {
           `\n=== ${adapter} on Node ${major}: ${result}\n${status === 0 ? tail : output}`,
         );
       }
+      if (result.startsWith('FAIL')) failures.push({ adapter, major, output });
       results[adapter] ??= {};
       results[adapter][major] = result;
     }
@@ -103,6 +105,7 @@ export async function runNodeMatrix(root, concurrency = 2) {
   await Promise.all(Array.from({ length: concurrency }, next));
   return {
     results,
+    failures,
     notes: Object.entries(NOT_NATIVE).map(
       ([a, n]) => `${a} on Node ${n.majors.join('/')}: ${n.reason}`,
     ),

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureSystemDeps } from './ensure-system-deps.mjs';
+import { failureDigest } from './failure-digest.mjs';
 import { ADAPTERS, EXTRA_NODE_MAJORS, runNodeMatrix } from './node-matrix.mjs';
 import { runPackInstall } from './pack-install.mjs';
 
@@ -41,6 +42,7 @@ const node20 = printSummary();
 const matrix = await runNodeMatrix(root);
 const installed = runPackInstall(root);
 const matrixOk = printMatrix(node20, matrix, installed);
+printFailures(node20, matrix, lintOk);
 const seconds = Math.round((Date.now() - started) / 1000);
 const ok = lintOk && turboOk && matrixOk;
 console.log(`\n${ok ? 'ALL PASSED' : 'FAILED'} in ${seconds} s`);
@@ -65,9 +67,10 @@ function printSummary() {
     const exitCode = task.execution?.exitCode;
     const status =
       exitCode === 0 ? 'pass' : exitCode === undefined || exitCode === null ? 'not run' : 'FAIL';
-    if (!rows.has(task.package)) rows.set(task.package, {});
+    if (!rows.has(task.package)) rows.set(task.package, { logs: {} });
     rows.get(task.package)[task.task] =
       task.cache?.status === 'HIT' && exitCode === 0 ? 'pass (cached)' : status;
+    if (status === 'FAIL' && task.logFile) rows.get(task.package).logs[task.task] = task.logFile;
   }
   const header = ['package', ...tasks];
   const lines = [...rows.entries()]
@@ -75,6 +78,32 @@ function printSummary() {
     .map(([pkg, results]) => [pkg, ...tasks.map((t) => results[t] ?? '-')]);
   printTable('Results by package (Node ' + process.versions.node + ')', header, lines);
   return rows;
+}
+
+/** Repeats, at the very end, which tests failed and their first error lines. */
+function printFailures(rows, { failures }, lintOk) {
+  const sections = [];
+  if (!lintOk) sections.push(['lint and format', 'Error: biome ci . failed; run `npx biome ci .`']);
+  for (const [pkg, results] of rows) {
+    for (const [task, logFile] of Object.entries(results.logs)) {
+      let text;
+      try {
+        text = readFileSync(join(root, logFile), 'utf8');
+      } catch {
+        text = `(log ${logFile} not found)`;
+      }
+      sections.push([`${pkg} ${task} (Node ${process.versions.node})`, text]);
+    }
+  }
+  for (const { adapter, major, output } of failures) {
+    sections.push([`@sse-middleware/${adapter} test (Node ${major})`, output]);
+  }
+  if (sections.length === 0) return;
+  console.log('\nWhat failed');
+  for (const [title, text] of sections) {
+    console.log(`--- ${title}`);
+    for (const line of failureDigest(text)) console.log(line);
+  }
 }
 
 function printTable(title, header, lines) {
