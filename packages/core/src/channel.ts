@@ -108,10 +108,12 @@ interface Subscriber {
   filter: ((event: ChannelEvent) => boolean) | undefined;
   send: (bytes: Uint8Array) => void;
   /**
-   * Ids it got from its replay: with an asynchronous store, an event can be read by the replay
-   * before its publish fans it out. Dropped at the first fan-out event that is not among them.
+   * Events the stream already has when it goes live: those its replay sent (with an asynchronous
+   * store, the replay can read an event before its publish fans it out) and, with a shared store,
+   * those the client got from another process before this one's tail delivers them. They come
+   * first, so this is dropped at the first fan-out event it does not cover.
    */
-  replayed: Set<string> | undefined;
+  skip: ((id: string) => boolean) | undefined;
 }
 
 /** Live events published while a subscriber reads its replay, held until the replay is sent. */
@@ -184,9 +186,9 @@ export function createChannel<E extends EventMap = EventMap>(
       if (held.bytes > held.maxBytes) held.overflow();
     }
     for (const subscriber of subscribers) {
-      if (subscriber.replayed) {
-        if (subscriber.replayed.has(stored.id)) continue;
-        subscriber.replayed = undefined;
+      if (subscriber.skip) {
+        if (subscriber.skip(stored.id)) continue;
+        subscriber.skip = undefined;
       }
       if (matches(subscriber, stored)) subscriber.send(stored.bytes);
     }
@@ -248,7 +250,7 @@ export function createChannel<E extends EventMap = EventMap>(
       topics: chosen.topics ? new Set(chosen.topics) : undefined,
       filter: chosen.filter as Subscriber['filter'],
       send: (bytes) => delivery.send(bytes),
-      replayed: undefined,
+      skip: undefined,
     };
     const unsubscribe = () => {
       subscribers.delete(subscriber);
@@ -264,6 +266,8 @@ export function createChannel<E extends EventMap = EventMap>(
       replaying.add(held);
       try {
         const replay = await store.since(lastEventId);
+        const alreadyDelivered = replay.alreadyDelivered;
+        const hasIt = (id: string) => replayed.has(id) || alreadyDelivered?.(id) === true;
         if (!replay.complete) {
           const gap = { lastEventId, oldestRetainedId: replay.events[0]?.id ?? null };
           delivery.send(
@@ -284,12 +288,12 @@ export function createChannel<E extends EventMap = EventMap>(
         }
         for (let i = 0; i < held.events.length; i += 1) {
           const stored = held.events[i]!;
-          if (!replayed.has(stored.id) && !(await replayOne(stored))) return unsubscribe;
+          if (!hasIt(stored.id) && !(await replayOne(stored))) return unsubscribe;
         }
+        subscriber.skip = hasIt;
       } finally {
         replaying.delete(held);
       }
-      subscriber.replayed = replayed;
     }
     if (delivery.signal.aborted) return unsubscribe;
     subscribers.add(subscriber);

@@ -21,6 +21,12 @@ export interface ReplayResult {
    * retains, or unknown to it (from before a restart, say). Subscribers then get a gap signal.
    */
   readonly complete: boolean;
+  /**
+   * For a shared store whose tail may lag behind the client: a client that got events from
+   * another process can come back with a `Last-Event-ID` this process's tail has not delivered
+   * yet. True for ids at or before it; the channel skips those when the tail delivers them.
+   */
+  readonly alreadyDelivered?: (id: string) => boolean;
 }
 
 /**

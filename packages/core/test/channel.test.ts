@@ -509,6 +509,80 @@ describe('channel: replay', () => {
   });
 });
 
+describe('channel: a shared store whose tail lags behind the client', () => {
+  /**
+   * A log shared with other processes: appends land in it at once, the tail delivers them when
+   * the test says (it lags), and a replay for an id the tail has not delivered yet says the
+   * client already has everything up to it.
+   */
+  function laggingSharedStore(sinceGate?: Promise<void>) {
+    const log: StoredEvent[] = [];
+    let delivered = 0;
+    let onEvent: ((stored: StoredEvent) => void) | undefined;
+    const store: EventStore = {
+      append(message, encode) {
+        const id = String(log.length + 1);
+        const stored: StoredEvent = { ...message, id, bytes: encode(id) };
+        log.push(stored);
+        return stored;
+      },
+      async since(lastEventId) {
+        await sinceGate;
+        const last = Number(lastEventId);
+        return {
+          events: log.slice(last, delivered),
+          complete: true,
+          alreadyDelivered: (id: string) => Number(id) <= last,
+        };
+      },
+      tail(deliver) {
+        onEvent = deliver;
+        return () => {
+          onEvent = undefined;
+        };
+      },
+    };
+    const catchUp = () => {
+      while (delivered < log.length) onEvent?.(log[delivered++]!);
+    };
+    return { store, catchUp };
+  }
+
+  it('skips the events the client already has when the tail delivers them, and sends the rest', async () => {
+    const { store, catchUp } = laggingSharedStore();
+    const channel = createChannel({ store });
+    const engine = engineFor(channel.source());
+    await publishMany(channel, 1, 3); // appended by "another process"; this tail has not read them
+    const { sink, done } = open(engine, { 'Last-Event-ID': '3' });
+    await waitFor(() => channel.stats().subscribers === 1, 'the subscriber');
+    await publishMany(channel, 4, 5);
+    catchUp();
+    expect(sink.text).toBe(ticks(4, 5));
+    await publishMany(channel, 6, 6);
+    catchUp();
+    expect(sink.text).toBe(ticks(4, 6));
+    sink.disconnect();
+    await done;
+  });
+
+  it('skips them too when the tail delivers them while the replay is read', async () => {
+    const replayRead = gate();
+    const { store, catchUp } = laggingSharedStore(replayRead.promise);
+    const channel = createChannel({ store });
+    const engine = engineFor(channel.source());
+    await publishMany(channel, 1, 3);
+    const { sink, done } = open(engine, { 'Last-Event-ID': '2' });
+    await tick();
+    await publishMany(channel, 4, 4);
+    catchUp(); // 1 to 4 arrive while the replay is being read: held for this stream
+    replayRead.release();
+    await waitFor(() => channel.stats().subscribers === 1, 'the subscriber');
+    expect(sink.text).toBe(ticks(3, 4));
+    sink.disconnect();
+    await done;
+  });
+});
+
 describe('channel: replay gap', () => {
   it('sends replay-gap first, then the retained events, when Last-Event-ID is older than kept', async () => {
     const channel = createChannel({ store: createMemoryStore({ limit: 3 }) });

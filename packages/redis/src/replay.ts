@@ -58,7 +58,19 @@ export async function readReplay(query: ReplayQuery): Promise<ReplayResult> {
   if (compareStreamIds(after, state.lastGenerated) > 0) {
     return { events: await range(query, '-'), complete: false };
   }
-  return { events: toEvents(query, entries as RawEntry[]), complete: isComplete(after, state) };
+  const events = toEvents(query, entries as RawEntry[]);
+  const complete = isComplete(after, state);
+  // The client is ahead of this process's tail (it got events from another process): they are
+  // not replayed, and the tail will still deliver them here.
+  if (compareStreamIds(after, bound) > 0) {
+    return { events, complete, alreadyDelivered: (id) => isAtOrBefore(id, after) };
+  }
+  return { events, complete };
+}
+
+function isAtOrBefore(id: string, than: StreamId): boolean {
+  const parsed = parseStreamId(id);
+  return parsed !== undefined && compareStreamIds(parsed, than) <= 0;
 }
 
 /**

@@ -133,8 +133,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     );
   }
 
-  /** The last id a replay may include: the tail's position, so nothing reaches a subscriber twice. */
-  async function replayBound(operation: string): Promise<string> {
+  /**
+   * The tail's position, once it has read where the stream ends (`+` without a tail). A replay
+   * reads up to it, so nothing reaches a subscriber twice; an append waits for it, so the tail
+   * starts before the event and fans it out here too.
+   */
+  async function tailPosition(operation: string): Promise<string> {
     const tail = activeTail;
     if (!tail) return '+';
     const known = tail.position();
@@ -158,6 +162,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async append(message, encodeWithId) {
       const operation = `publish to "${key}"`;
       await usable(operation);
+      if (activeTail?.position() === undefined) await tailPosition(operation);
       let id: string;
       try {
         id = (await commands.call(
@@ -176,7 +181,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async since(lastEventId) {
       const operation = `replay "${key}"`;
       await usable(operation);
-      const upTo = await replayBound(operation);
+      const upTo = await tailPosition(operation);
       try {
         return await readReplay({ connection: commands, key, lastEventId, upTo, encode, onError });
       } catch (error) {

@@ -158,6 +158,35 @@ describe('a channel on a Redis store, on two servers', () => {
     expect(a.reported).toEqual([]);
   });
 
+  it('a client that got events from one server resumes on another whose tail is behind them: no duplicate', async () => {
+    const key = uniqueKey();
+    const admin = adminClient(redis.current.url);
+    const a = await startNode(key);
+    // B's connections come back a second after they are lost (its tail duplicates this client).
+    const slowClient = new Redis(redis.current.url, { retryStrategy: () => 1000 });
+    onTestFinished(() => slowClient.disconnect());
+    const b = await startNode(key, { client: slowClient });
+    await tailListening(admin, key, 2);
+    const onA = await subscribe(a);
+
+    // B's tail loses its connection; the client gets three events from A, then A goes away and
+    // the client resumes on B, which has not read those three yet.
+    await killTailConnection(admin, key);
+    const ids: string[] = [];
+    for (const data of ['one', 'two', 'three'])
+      ids.push((await a.channel.publish('message', data)).id);
+    await onA.waitForEvents(3, WAIT_MS);
+    onA.destroy();
+    const resumed = await subscribe(b, ids[2]);
+    await until(() => b.channel.stats().subscribers === 1, 'the resumed client to be live');
+
+    await tailListening(admin, key, 2);
+    const four = (await a.channel.publish('message', 'four')).id;
+    await resumed.waitForEvents(1, WAIT_MS);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen(resumed)).toEqual([[four, 'four']]);
+  });
+
   it('clients joining with a Last-Event-ID while both servers publish get every event once', async () => {
     const [a, b] = await startTwoNodes();
     const watcher = await subscribe(a);

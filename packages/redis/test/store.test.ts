@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   adminClient,
   appendMany,
@@ -306,6 +307,49 @@ describe('tail', () => {
     expect(replay).toEqual({ events: [], complete: true });
     await until(() => tail.ids().includes(late), 'the tail to deliver it');
     expect(tail.ids()).toEqual([first, late]);
+  });
+  it('marks a Last-Event-ID ahead of the tail (the client got it elsewhere) as delivered, and replays nothing', async () => {
+    const key = uniqueKey();
+    // The tail's connection comes back a second after it is lost: the tail stays behind meanwhile.
+    const slowClient = new Redis(redis.current.url, { retryStrategy: () => 1000 });
+    onTestFinished(() => slowClient.disconnect());
+    const store = storeFor({ client: slowClient, key });
+    const tail = collectTail(store);
+    const admin = adminClient(redis.current.url);
+    await tailListening(admin, key);
+    const [first] = await appendMany(store, 1);
+    await until(() => tail.events.length === 1, 'the first event');
+    await killTailConnection(admin, key);
+    const ahead = [
+      (await admin.xadd(key, '*', 'data', 'a1')) as string,
+      (await admin.xadd(key, '*', 'data', 'a2')) as string,
+    ];
+    const replay = await store.since(ahead[1]!);
+    expect(tail.ids()).toEqual([first]); // still behind
+    expect(replay.events).toEqual([]);
+    expect(replay.complete).toBe(true);
+    expect([first!, ...ahead].map((id) => replay.alreadyDelivered?.(id))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    await until(() => tail.events.length === 3, 'the tail to catch up');
+    const next = (await admin.xadd(key, '*', 'data', 'next')) as string;
+    expect(replay.alreadyDelivered?.(next)).toBe(false);
+    expect(replay.alreadyDelivered?.('not an id')).toBe(false);
+    // A client the tail is not behind of needs no such check.
+    expect((await store.since(ahead[0]!)).alreadyDelivered).toBeUndefined();
+  });
+
+  it('an append made as the tail starts waits for it, so the tail delivers that event too', async () => {
+    const key = uniqueKey();
+    const client = adminClient(redis.current.url);
+    await client.ping(); // appends go out at once; the tail still has to connect
+    const store = storeFor({ client, key });
+    const tail = collectTail(store);
+    const [id] = await appendMany(store, 1);
+    await until(() => tail.events.length === 1, 'the tail to deliver the event', 5000);
+    expect(tail.ids()).toEqual([id]);
   });
 });
 
