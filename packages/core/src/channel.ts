@@ -87,6 +87,8 @@ export interface PushDelivery {
   whenWritable(): Promise<void> | undefined;
   /** Aborts when the stream ends. */
   readonly signal: AbortSignal;
+  /** `signal.aborted`, without creating the signal. */
+  readonly aborted: boolean;
   /** The stream's send-queue bound in bytes. */
   readonly maxQueuedBytes: number;
   /** Ends the stream as a slow consumer (it reconnects and replays). */
@@ -106,7 +108,7 @@ export function isPushSubscription(value: unknown): value is PushSubscription {
 interface Subscriber {
   topics: ReadonlySet<string> | undefined;
   filter: ((event: ChannelEvent) => boolean) | undefined;
-  send: (bytes: Uint8Array) => void;
+  delivery: PushDelivery;
   /**
    * Events the stream already has when it goes live: those its replay sent (with an asynchronous
    * store, the replay can read an event before its publish fans it out) and, with a shared store,
@@ -190,7 +192,7 @@ export function createChannel<E extends EventMap = EventMap>(
         if (subscriber.skip(stored.id)) continue;
         subscriber.skip = undefined;
       }
-      if (matches(subscriber, stored)) subscriber.send(stored.bytes);
+      if (matches(subscriber, stored)) subscriber.delivery.send(stored.bytes);
     }
     values.delete(stored.id);
   }
@@ -249,7 +251,7 @@ export function createChannel<E extends EventMap = EventMap>(
     const subscriber: Subscriber = {
       topics: chosen.topics ? new Set(chosen.topics) : undefined,
       filter: chosen.filter as Subscriber['filter'],
-      send: (bytes) => delivery.send(bytes),
+      delivery,
       skip: undefined,
     };
     const unsubscribe = () => {
@@ -276,12 +278,12 @@ export function createChannel<E extends EventMap = EventMap>(
         }
         const replayOne = async (stored: StoredEvent) => {
           replayed.add(stored.id);
-          if (!matches(subscriber, stored)) return !delivery.signal.aborted;
+          if (!matches(subscriber, stored)) return !delivery.aborted;
           delivery.send(stored.bytes);
           // A replay is a burst: pace it by the client, so a reconnecting client is not a slow one.
           const writable = delivery.whenWritable();
           if (writable) await writable;
-          return !delivery.signal.aborted;
+          return !delivery.aborted;
         };
         for (const stored of replay.events) {
           if (!(await replayOne(stored))) return unsubscribe;
@@ -295,7 +297,7 @@ export function createChannel<E extends EventMap = EventMap>(
         replaying.delete(held);
       }
     }
-    if (delivery.signal.aborted) return unsubscribe;
+    if (delivery.aborted) return unsubscribe;
     subscribers.add(subscriber);
     return unsubscribe;
   }

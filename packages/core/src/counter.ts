@@ -17,19 +17,34 @@ export interface ConnectionCounter {
 
 /** Counts concurrent streams. `max <= 0` means unlimited, as in the original. */
 export function createConnectionCounter(max: number): ConnectionCounter {
+  return createSlotPool(max).counter;
+}
+
+/**
+ * Internal: a counter, plus a way to take and give back slots without a slot object (closures
+ * and a getter, some 400 bytes), for the engine, whose streams each hold a slot while open.
+ */
+export function createSlotPool(max: number) {
   assertInteger('maxConnections', max);
   const limit = max <= 0 ? Number.POSITIVE_INFINITY : max;
   let active = 0;
-  return {
+  const tryTake = (): boolean => {
+    if (active >= limit) return false;
+    active += 1;
+    return true;
+  };
+  const giveBack = (): void => {
+    active -= 1;
+  };
+  const counter: ConnectionCounter = {
     tryAcquire() {
-      if (active >= limit) return undefined;
-      active += 1;
+      if (!tryTake()) return undefined;
       let released = false;
       return {
         release() {
           if (released) return;
           released = true;
-          active -= 1;
+          giveBack();
         },
         get released() {
           return released;
@@ -43,4 +58,7 @@ export function createConnectionCounter(max: number): ConnectionCounter {
       return limit;
     },
   };
+  return { counter, tryTake, giveBack };
 }
+
+export type SlotPool = ReturnType<typeof createSlotPool>;

@@ -1,14 +1,13 @@
-import type { StreamContext } from './chunk.js';
-import { type ConnectionCounter, createConnectionCounter } from './counter.js';
+import { type ConnectionCounter, createSlotPool } from './counter.js';
 import { encodeEvent, type SseEvent } from './encoder.js';
 import { createHeartbeat } from './heartbeat.js';
 import { createKeyLimiter } from './key-limiter.js';
 import { resolveMatch } from './matchers.js';
-import { type CloseReason, createMetrics, type EngineStats } from './metrics.js';
+import { createMetrics, type EngineStats } from './metrics.js';
 import { type EngineContext, resolveOptions, type SseOptions } from './options.js';
-import { StreamOutput } from './output.js';
-import { pumpGenerator, pumpSource } from './pumps.js';
+import type { StreamOutput } from './output.js';
 import type { SseRequest } from './request.js';
+import { ServedStream, type StreamEnvironment } from './served-stream.js';
 import type { SseSink } from './sink.js';
 import { assertNonNegativeNumber, assertPlainObject } from './validate.js';
 
@@ -56,7 +55,7 @@ function plainText(status: number, text: string, retryAfter: number) {
 /** Builds the streaming engine that adapters drive. Validates every option up front. */
 export function createSseEngine(options: SseOptions = {}, context: EngineContext = {}): SseEngine {
   const settings = resolveOptions(options, context);
-  const connections = createConnectionCounter(settings.maxConnections);
+  const slots = createSlotPool(settings.maxConnections);
   const keyLimiter = settings.limitPerKey ? createKeyLimiter(settings.limitPerKey.max) : undefined;
   const heartbeat = createHeartbeat(settings.heartbeat);
   const report = (error: unknown, req: SseRequest) => {
@@ -91,11 +90,21 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     settings.retry === undefined
       ? undefined
       : textEncoder.encode(encodeEvent({ retry: settings.retry }));
-  const wait = settings.policy === 'wait';
 
-  /** The streams being served, each with the function that ends it on shutdown. */
-  const openStreams = new Map<() => void, Promise<void>>();
+  const openStreams = new Set<ServedStream>();
   let shutdown: { event: SseEvent | null; retry: number } | undefined;
+  const environment: StreamEnvironment = {
+    settings,
+    slots,
+    metrics,
+    heartbeat,
+    retryHint,
+    wait: settings.policy === 'wait',
+    open: openStreams,
+    report,
+    writeErrorEvent,
+    writeFinalEvent,
+  };
 
   function refuse(req: SseRequest, sink: SseSink, answer: ReturnType<typeof plainText>) {
     metrics.rejected(req, answer.status as 429 | 500 | 503);
@@ -112,84 +121,30 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
 
   function serve(req: SseRequest, sink: SseSink): Promise<void> {
     if (shutdown) return refuse(req, sink, closing);
-    const slot = connections.tryAcquire();
-    if (!slot) return refuse(req, sink, busy);
+    if (!slots.tryTake()) return refuse(req, sink, busy);
     let releaseKey: (() => void) | undefined;
     if (keyLimiter && settings.limitPerKey) {
       let key: string | undefined;
       try {
         key = settings.limitPerKey.key(req);
       } catch (error) {
-        slot.release();
+        slots.giveBack();
         report(error, req);
         return refuse(req, sink, failedKey);
       }
       if (key !== undefined) {
         releaseKey = keyLimiter.tryAcquire(key);
         if (!releaseKey) {
-          slot.release();
+          slots.giveBack();
           return refuse(req, sink, tooMany);
         }
       }
     }
-    const controller = new AbortController();
-    let reason: CloseReason = 'client';
-    const stop = (why?: CloseReason) => {
-      if (why && !controller.signal.aborted) reason = why;
-      slot.release();
-      releaseKey?.();
-      controller.abort();
-    };
-    const end = () => stop('shutdown');
-    const output = new StreamOutput(sink, settings.maxQueuedBytes, settings.policy, {
-      written: (bytes) => metrics.written(req, bytes),
-      dropped: (bytes) => metrics.dropped(req, bytes),
-      overflowed: () => stop('slow-consumer'),
-    });
+    const stream = new ServedStream(environment, req, sink, releaseKey);
     metrics.opened(req);
-    const streaming = stream(req, sink, output, controller, stop).then((why) => {
-      openStreams.delete(end);
-      heartbeat.delete(output);
-      if (why) reason = why;
-      if (reason === 'shutdown' && !sink.signal.aborted) writeFinalEvent(output, req);
-      output.close();
-      sink.close();
-      metrics.closed(req, reason);
-    });
-    openStreams.set(end, streaming);
-    return streaming;
-  }
-
-  async function stream(
-    req: SseRequest,
-    sink: SseSink,
-    output: StreamOutput,
-    controller: AbortController,
-    stop: (why?: CloseReason) => void,
-  ): Promise<CloseReason | undefined> {
-    const onDisconnect = () => stop();
-    sink.signal.addEventListener('abort', onDisconnect, { once: true });
-    if (sink.signal.aborted) stop();
-    const ctx: StreamContext = { signal: controller.signal, lastEventId: lastEventIdOf(req) };
-    try {
-      sink.head(settings.status, settings.headers);
-      if (retryHint) output.send(retryHint);
-      heartbeat.add(output);
-      if (settings.source) {
-        const ended = await pumpSource(settings.source, req, ctx, output, wait);
-        return ended;
-      }
-      await pumpGenerator(settings.chunkGenerator, req, ctx, output, wait);
-      return undefined;
-    } catch (error) {
-      if (controller.signal.aborted) return undefined;
-      writeErrorEvent(error, output, req);
-      report(error, req);
-      return 'error';
-    } finally {
-      sink.signal.removeEventListener('abort', onDisconnect);
-      stop();
-    }
+    stream.start();
+    openStreams.add(stream);
+    return stream.done;
   }
 
   function writeErrorEvent(error: unknown, output: StreamOutput, req: SseRequest) {
@@ -227,8 +182,9 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       closeOptions.event === undefined ? { event: 'shutdown', data: '' } : closeOptions.event;
     if (event !== null) encodeEvent(event);
     shutdown ??= { event, retry: Math.floor(retry) };
-    const ending = [...openStreams.values()];
-    for (const end of [...openStreams.keys()]) end();
+    const streams = [...openStreams];
+    const ending = streams.map((stream) => stream.done);
+    for (const stream of streams) stream.stop('shutdown');
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.allSettled(ending),
@@ -244,13 +200,6 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     serve,
     close,
     stats: metrics.snapshot,
-    connections,
+    connections: slots.counter,
   };
-}
-
-function lastEventIdOf(req: SseRequest): string | undefined {
-  const header = req.headers.get('last-event-id');
-  if (header !== null) return header;
-  if (req.query === '') return undefined;
-  return new URLSearchParams(req.query).get('lastEventId') ?? undefined;
 }

@@ -35,3 +35,5 @@ export function createHeartbeat(intervalMs: number) {
     },
   };
 }
+
+export type Heartbeat = ReturnType<typeof createHeartbeat>;

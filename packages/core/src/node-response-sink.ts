@@ -1,3 +1,5 @@
+import { type ClientListener, WATCH_CLIENT, type WatchableSink } from './client-watch.js';
+import { asNodeBuffer } from './node-buffer-view.js';
 import type { SseSink } from './sink.js';
 import { invalid } from './validate.js';
 
@@ -37,33 +39,71 @@ export function createNodeResponseSink(res: NodeResponseLike): SseSink {
       res,
     );
   }
-  const controller = new AbortController();
-  res.once('close', () => controller.abort());
-  if (res.destroyed) controller.abort();
+  return new NodeResponseSink(res);
+}
 
-  return {
-    signal: controller.signal,
-    head(status, headers) {
-      res.writeHead(status, headers);
-      res.flushHeaders?.();
-    },
-    write(chunk) {
-      if (controller.signal.aborted) return undefined;
-      const accepted = res.write(chunk);
-      res.flush?.();
-      if (accepted) return undefined;
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    },
-    close() {
-      if (!res.writableEnded && !res.destroyed) res.end();
-    },
-  };
+/** Creates its AbortSignal only when `signal` is read: the engine watches the client directly. */
+class NodeResponseSink implements WatchableSink {
+  readonly #res: NodeResponseLike;
+  #gone = false;
+  #controller: AbortController | undefined;
+  #listener: ClientListener | undefined;
+
+  constructor(res: NodeResponseLike) {
+    this.#res = res;
+    res.on('close', () => this.#leave()); // `on`, not `once` (a wrapper per stream): #leave is idempotent
+    if (res.destroyed) this.#leave();
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#gone) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  get clientGone(): boolean {
+    return this.#gone;
+  }
+
+  [WATCH_CLIENT](listener: ClientListener | undefined): void {
+    this.#listener = listener;
+  }
+
+  head(status: number, headers: Readonly<Record<string, string>>): void {
+    this.#res.writeHead(status, headers as Record<string, string>);
+    this.#res.flushHeaders?.();
+  }
+
+  write(chunk: Uint8Array): undefined | Promise<void> {
+    if (this.#gone) return undefined;
+    const res = this.#res;
+    const accepted = res.write(asNodeBuffer(chunk));
+    res.flush?.();
+    if (accepted) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+
+  close(): void {
+    const res = this.#res;
+    if (!res.writableEnded && !res.destroyed) res.end();
+  }
+
+  #leave(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#controller?.abort();
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.clientGone();
+  }
 }

@@ -22,10 +22,11 @@ export interface OutputEvents {
  * bounded in bytes while it is full. Whole chunks are queued and dropped, so framing survives.
  */
 export class StreamOutput {
-  private readonly queue: Uint8Array[] = [];
+  /** Created on the first backpressure: most streams never have one. */
+  private queue: Uint8Array[] | undefined;
   private queuedBytes = 0;
   private backpressured = false;
-  private idleWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> | undefined;
   private closed = false;
   /** When bytes were last handed over (or the stream opened): heartbeats go to idle streams. */
   lastWriteAt = Date.now();
@@ -53,12 +54,18 @@ export class StreamOutput {
         this.events.dropped(bytes.byteLength); // it could never fit: drop it, keep the queue
         return;
       }
-      while (this.queue.length > 0 && this.queuedBytes + bytes.byteLength > this.maxQueuedBytes) {
-        const dropped = this.queue.shift()!;
+      const queue = this.queue;
+      while (
+        queue &&
+        queue.length > 0 &&
+        this.queuedBytes + bytes.byteLength > this.maxQueuedBytes
+      ) {
+        const dropped = queue.shift()!;
         this.queuedBytes -= dropped.byteLength;
         this.events.dropped(dropped.byteLength);
       }
     }
+    this.queue ??= [];
     this.queue.push(bytes);
     this.queuedBytes += bytes.byteLength;
   }
@@ -71,7 +78,9 @@ export class StreamOutput {
   /** Resolves once the queue is empty and the client accepts writes again (at once if it does). */
   whenWritable(): Promise<void> | undefined {
     if (!this.backpressured || this.closed) return undefined;
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    this.idleWaiters ??= [];
+    const waiters = this.idleWaiters;
+    return new Promise((resolve) => waiters.push(resolve));
   }
 
   /** Ends the stream as a slow consumer, as the `disconnect` policy does. */
@@ -85,7 +94,7 @@ export class StreamOutput {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queue.length = 0;
+    this.queue = undefined;
     this.queuedBytes = 0;
     this.wakeWaiters();
   }
@@ -96,23 +105,26 @@ export class StreamOutput {
     this.events.written(bytes.byteLength);
     if (pending) {
       this.backpressured = true;
-      pending.then(this.drain, this.drain);
+      const drain = () => this.drain();
+      pending.then(drain, drain);
     }
   }
 
-  private readonly drain = (): void => {
+  private drain(): void {
     this.backpressured = false;
-    while (!this.closed && !this.backpressured && this.queue.length > 0) {
-      const next = this.queue.shift()!;
+    const queue = this.queue;
+    while (queue && !this.closed && !this.backpressured && queue.length > 0) {
+      const next = queue.shift()!;
       this.queuedBytes -= next.byteLength;
       this.write(next);
     }
     if (!this.backpressured) this.wakeWaiters();
-  };
+  }
 
   private wakeWaiters(): void {
     const waiters = this.idleWaiters;
-    this.idleWaiters = [];
+    if (!waiters) return;
+    this.idleWaiters = undefined;
     for (const wake of waiters) wake();
   }
 }

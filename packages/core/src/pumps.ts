@@ -1,6 +1,5 @@
 import { createAbortRace, createYieldBudget, raceAbort } from './abort.js';
-import { isPushSubscription, PUSH_SOURCE, type PushSubscription } from './channel.js';
-import type { Chunk, ChunkGenerator, ChunkSource, StreamContext } from './chunk.js';
+import type { Chunk, ChunkGenerator, StreamContext } from './chunk.js';
 import { encodeEvent, isSseEvent } from './encoder.js';
 import type { StreamOutput } from './output.js';
 import type { SseRequest } from './request.js';
@@ -35,14 +34,14 @@ export async function pumpGenerator(
   ctx: StreamContext,
   output: StreamOutput,
   wait: boolean,
-) {
+): Promise<undefined> {
   const { signal } = ctx;
   const race = createAbortRace(signal);
   const budget = createYieldBudget();
   while (!signal.aborted) {
     let chunk = race(generate(req, ctx));
     if (chunk instanceof Promise) chunk = await chunk;
-    if (chunk === raceAbort.ABORTED || signal.aborted) return;
+    if (chunk === raceAbort.ABORTED || signal.aborted) return undefined;
     const sent = send(chunk as Chunk, output, wait, race);
     if (sent) await sent;
     // A generator that never waits must not starve other connections of the event loop.
@@ -51,49 +50,8 @@ export async function pumpGenerator(
   }
 }
 
-/** Runs a source: a push subscription (channels) or an (async) iterable of chunks. */
-export async function pumpSource(
-  source: ChunkSource,
-  req: SseRequest,
-  ctx: StreamContext,
-  output: StreamOutput,
-  wait: boolean,
-): Promise<'end' | undefined> {
-  const produced: unknown = source(req, ctx);
-  if (isPushSubscription(produced)) return pumpPush(produced, ctx.signal, output);
-  return pumpIterable(produced, ctx.signal, output, wait);
-}
-
-async function pumpPush(subscription: PushSubscription, signal: AbortSignal, output: StreamOutput) {
-  const subscribing = Promise.resolve(
-    subscription[PUSH_SOURCE]({
-      send: (bytes) => output.send(bytes),
-      whenWritable: () => output.whenWritable(),
-      signal,
-      maxQueuedBytes: output.maxQueuedBytes,
-      overflow: () => output.overflow(),
-    }),
-  );
-  const unsubscribe = await raceAbort(subscribing, signal);
-  if (unsubscribe === raceAbort.ABORTED) {
-    subscribing.then(
-      (stop) => stop(),
-      () => {},
-    );
-    return undefined;
-  }
-  try {
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  } finally {
-    unsubscribe();
-  }
-  return undefined;
-}
-
-async function pumpIterable(
+/** Iterates a source's (async) iterable until it ends or the stream does. */
+export async function pumpIterable(
   iterable: unknown,
   signal: AbortSignal,
   output: StreamOutput,

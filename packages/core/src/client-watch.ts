@@ -1,0 +1,45 @@
+import type { SseSink } from './sink.js';
+
+/**
+ * Internal (not exported): lets a sink of this package tell the engine that the client left
+ * without creating the AbortSignal behind `sink.signal`, which costs close to 1 KiB per stream.
+ * Other sinks are watched through their signal.
+ */
+export const WATCH_CLIENT = Symbol('sse-middleware.watch-client');
+
+/** Told once when the client leaves. Also an EventListener, for sinks watched through `signal`. */
+export interface ClientListener {
+  clientGone(): void;
+  handleEvent(): void;
+}
+
+export interface WatchableSink extends SseSink {
+  /** `true` once the client has left. */
+  readonly clientGone: boolean;
+  /** Sets the one listener told when the client leaves (`undefined` to forget it). */
+  [WATCH_CLIENT](listener: ClientListener | undefined): void;
+}
+
+function isWatchable(sink: SseSink): sink is WatchableSink {
+  return WATCH_CLIENT in sink;
+}
+
+/** Starts telling `listener` when the client leaves; `true` when it already has (nothing is told then). */
+export function watchClient(sink: SseSink, listener: ClientListener): boolean {
+  if (isWatchable(sink)) {
+    if (sink.clientGone) return true;
+    sink[WATCH_CLIENT](listener);
+    return false;
+  }
+  sink.signal.addEventListener('abort', listener, { once: true });
+  return sink.signal.aborted;
+}
+
+export function unwatchClient(sink: SseSink, listener: ClientListener): void {
+  if (isWatchable(sink)) sink[WATCH_CLIENT](undefined);
+  else sink.signal.removeEventListener('abort', listener);
+}
+
+export function isClientGone(sink: SseSink): boolean {
+  return isWatchable(sink) ? sink.clientGone : sink.signal.aborted;
+}
