@@ -1,11 +1,12 @@
 import type { SseSink } from './sink.js';
 
 /**
- * Internal (not exported): lets a sink of this package tell the engine that the client left
- * without creating the AbortSignal behind `sink.signal`, which costs close to 1 KiB per stream.
- * Other sinks are watched through their signal.
+ * Lets a sink tell the engine that the client left without creating the AbortSignal behind
+ * `sink.signal`, which costs close to 1 KiB per stream. A sink that implements it (see
+ * {@link WatchableSink}) can create its signal only when someone reads it; other sinks are
+ * watched through their signal.
  */
-export const WATCH_CLIENT = Symbol('sse-middleware.watch-client');
+export const WATCH_CLIENT: unique symbol = Symbol.for('sse-middleware.watch-client');
 
 /** Told once when the client leaves. Also an EventListener, for sinks watched through `signal`. */
 export interface ClientListener {
@@ -13,6 +14,19 @@ export interface ClientListener {
   handleEvent(): void;
 }
 
+/**
+ * A sink the engine watches through {@link WATCH_CLIENT} instead of its `signal`:
+ *
+ * ```ts
+ * class MySink implements WatchableSink {
+ *   #listener: ClientListener | undefined;
+ *   clientGone = false;
+ *   [WATCH_CLIENT](listener: ClientListener | undefined) { this.#listener = listener; }
+ *   // on disconnect: this.clientGone = true; this.#listener?.clientGone();
+ *   // …signal (created on first read), head, write, close
+ * }
+ * ```
+ */
 export interface WatchableSink extends SseSink {
   /** `true` once the client has left. */
   readonly clientGone: boolean;

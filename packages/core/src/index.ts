@@ -18,6 +18,11 @@ export type {
   StreamContext,
   StreamFn,
 } from './chunk.js';
+export {
+  type ClientListener,
+  WATCH_CLIENT,
+  type WatchableSink,
+} from './client-watch.js';
 export { type ConnectionCounter, type ConnectionSlot, createConnectionCounter } from './counter.js';
 export { encodeData, encodeEvent, isSseEvent, SseEncodeError, type SseEvent } from './encoder.js';
 export { type CloseOptions, createSseEngine, type SseEngine } from './engine.js';

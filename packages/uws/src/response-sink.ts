@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { SseSink } from '@sse-middleware/core';
+import { type ClientListener, WATCH_CLIENT, type WatchableSink } from '@sse-middleware/core';
 import type { UwsHttpResponse } from './uws.js';
 
 /**
@@ -13,9 +13,12 @@ const BYTE_ORDER_MARK = new Uint8Array([0xef, 0xbb, 0xbf]);
  * An {@link SseSink} over a uWebSockets.js response. Every write happens inside `res.cork()`, and
  * once uWS reports the response aborted (or it has ended) the response is never touched again.
  */
-export class UwsResponseSink implements SseSink {
+export class UwsResponseSink implements WatchableSink {
   readonly #res: UwsHttpResponse;
-  readonly #controller = new AbortController();
+  /** Created only if `signal` is read: the engine watches the client through WATCH_CLIENT. */
+  #controller: AbortController | undefined;
+  #listener: ClientListener | undefined;
+  #gone = false;
   /** Set once the client has gone or the response has ended: `#res` is invalid from then on. */
   #done = false;
   #drained: Promise<void> | undefined;
@@ -25,7 +28,11 @@ export class UwsResponseSink implements SseSink {
     this.#res = res;
     res.onAborted(() => {
       this.#done = true;
-      this.#controller.abort();
+      this.#gone = true;
+      this.#controller?.abort();
+      const listener = this.#listener;
+      this.#listener = undefined;
+      listener?.clientGone();
       this.#settleDrained();
     });
     // Registered up front: with an onWritable handler, uWS clears the socket timeout when the
@@ -37,7 +44,19 @@ export class UwsResponseSink implements SseSink {
   }
 
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#gone) this.#controller.abort();
+    }
     return this.#controller.signal;
+  }
+
+  get clientGone(): boolean {
+    return this.#gone;
+  }
+
+  [WATCH_CLIENT](listener: ClientListener | undefined): void {
+    this.#listener = listener;
   }
 
   head(status: number, headers: Readonly<Record<string, string>>): void {
