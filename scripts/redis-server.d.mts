@@ -20,14 +20,19 @@ export interface StartRedisServerOptions {
   port?: number;
   /** The data directory; default a new temporary one, removed by `stop()`. */
   dir?: string;
+  /**
+   * When the append-only file is fsynced: `'always'` (default) after every write, so a crash
+   * loses nothing acknowledged; `'everysec'` once a second, Redis's own default.
+   */
+  appendfsync?: 'always' | 'everysec';
 }
 
 /** The redis-server executable, or an error saying how to install it. */
 export function findRedisServer(): string;
 
 /**
- * Starts a real redis-server on 127.0.0.1 with `--appendonly yes --appendfsync always` and
- * resolves once it accepts connections.
+ * Starts a real redis-server on 127.0.0.1 with `--appendonly yes --appendfsync always` (or the
+ * `appendfsync` given) and resolves once it accepts connections.
  *
  * ```ts
  * const redis = await startRedisServer();

@@ -50,11 +50,25 @@ export interface Plan {
   storm: Array<{ id: 'below' | 'above'; clients: number; maxConnections: number }>;
   /** Polling: N streams, each with its own interval generator. */
   poll: { n: number[]; intervalMs: number; seconds: number; payload: number };
+  /**
+   * Cross-node fan-out, once per run on node-http (it measures the store, not an adapter): per N,
+   * `rounds` times, `single` (one server, in-memory channel) then `redis` (`nodes` servers on one
+   * Redis stream, the N streams spread evenly over them, published on the first), both at `rate`
+   * events/s for `seconds`, each in fresh server processes.
+   */
+  crossnode: { nodes: number; payload: number; sizes: CrossNodeSize[] };
   /** Streams per load-generator process (fd limit 20,000 per process). */
   perWorker: number;
   /** Connections being opened at once per load generator while ramping. */
   rampConcurrency: number;
   settleMs: number;
+}
+
+export interface CrossNodeSize {
+  n: number;
+  rate: number;
+  seconds: number;
+  rounds: number;
 }
 
 export const FULL: Plan = {
@@ -72,6 +86,16 @@ export const FULL: Plan = {
     { id: 'above', clients: 5000, maxConnections: 6000 },
   ],
   poll: { n: [1000, 10_000], intervalMs: 1000, seconds: 4, payload: 64 },
+  crossnode: {
+    nodes: 3,
+    payload: 64,
+    sizes: [
+      { n: 1000, rate: 20, seconds: 5, rounds: 5 },
+      // One core fans an event out to 10,000 streams in a few hundred ms: at 20/s the publisher
+      // falls behind (10 s of events took 65 s) and p99 measures that backlog, not the store.
+      { n: 10_000, rate: 2, seconds: 10, rounds: 3 },
+    ],
+  },
   perWorker: 5000,
   rampConcurrency: 64,
   settleMs: 1000,
@@ -90,10 +114,13 @@ export const QUICK: Plan = {
     { id: 'above', clients: 300, maxConnections: 400 },
   ],
   poll: { n: [300], intervalMs: 100, seconds: 0.5, payload: 64 },
+  crossnode: { nodes: 3, payload: 64, sizes: [{ n: 300, rate: 20, seconds: 1, rounds: 1 }] },
   perWorker: 250,
   rampConcurrency: 64,
   settleMs: 100,
 };
 
-export type ScenarioGroup = 'idle' | 'fanout' | 'storm' | 'poll';
-export const GROUPS: readonly ScenarioGroup[] = ['idle', 'fanout', 'storm', 'poll'];
+export type ScenarioGroup = 'idle' | 'fanout' | 'storm' | 'poll' | 'crossnode';
+export const GROUPS: readonly ScenarioGroup[] = ['idle', 'fanout', 'storm', 'poll', 'crossnode'];
+/** Groups measured per adapter and variant; the others run once per run. */
+export const PER_ADAPTER_GROUPS: readonly ScenarioGroup[] = ['idle', 'fanout', 'storm', 'poll'];

@@ -13,6 +13,14 @@ export interface ServerConfig {
   maxConnections: number;
   pollIntervalMs: number;
   payloadBytes: number;
+  /**
+   * Where our channel keeps its events: `memory` (one process), or `redis`: a Redis stream at
+   * `redisUrl`/`redisKey`, shared with every server started with the same key, whose tail fans
+   * out every event any of them publishes. Our server kinds only.
+   */
+  store: 'memory' | 'redis';
+  redisUrl?: string;
+  redisKey?: string;
 }
 
 /** What the server reports about itself (process.cpuUsage / memoryUsage, after GC when asked). */
@@ -36,6 +44,8 @@ export interface ServerSample {
 export type ToServer =
   | { id: number; op: 'sample'; gc: boolean }
   | { id: number; op: 'publish'; count: number; intervalMs: number; payloadBytes: number }
+  /** Restarts the server kind's own timings (`KindServer.resetStats`). */
+  | { id: number; op: 'reset-stats' }
   | { id: number; op: 'exit' };
 
 export type FromServer =
@@ -69,6 +79,8 @@ export interface WorkerCounts {
   open: number;
   events: number;
   dropped: number;
+  /** Events a stream got again or out of order: a sequence number not above its last one. */
+  repeated: number;
 }
 
 export interface WorkerStats extends WorkerCounts {

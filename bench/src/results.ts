@@ -58,3 +58,40 @@ export function emptyMeasurement(): Measurement {
     extra: {},
   };
 }
+
+/** The two set-ups of the cross-node scenario: one process in memory, several on one Redis stream. */
+export type Topology = 'single' | 'redis';
+
+/** crossnode[`crossnode-<N>`][topology] */
+export type CrossNodeResults = Record<string, Partial<Record<Topology, Measurement>>>;
+
+/**
+ * What going through Redis added to p99, ms: the median over rounds of redis p99 − single p99 of
+ * the same round (adjacent in time, so a burst of load on the shared machine spoils one round, not
+ * the figure); without rounds, the difference of the two p99s. `null` unless both were measured
+ * cleanly.
+ */
+export function addedP99Ms(
+  single: Measurement | undefined,
+  redis: Measurement | undefined,
+): number | null {
+  if (!single || !redis || single.error || redis.error) return null;
+  const differences: number[] = [];
+  for (let i = 1; ; i += 1) {
+    const a = single.extra[`p99Round${i}`];
+    const b = redis.extra[`p99Round${i}`];
+    if (a === undefined || b === undefined) break;
+    differences.push(b - a);
+  }
+  if (differences.length === 0) {
+    if (single.p99Ms === null || redis.p99Ms === null) return null;
+    differences.push(redis.p99Ms - single.p99Ms);
+  }
+  differences.sort((x, y) => x - y);
+  const mid = differences.length / 2;
+  const median =
+    differences.length % 2
+      ? differences[Math.floor(mid)]!
+      : (differences[mid - 1]! + differences[mid]!) / 2;
+  return Number(median.toFixed(3));
+}

@@ -5,21 +5,44 @@
  * (pinned to CPU0), drives it from load-generator processes (pinned to CPU1, at most
  * `plan.perWorker` streams each), and reads the server's own cpuUsage / memoryUsage samples.
  * Ours, the raw baseline and the peer run back to back for each group, so that they see the
- * same machine load. Exits non-zero when any delivery fell short of 100% or a server crashed.
+ * same machine load; the cross-node group runs once, after them (crossnode.ts). Exits non-zero
+ * when any delivery fell short of 100% or a server crashed.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADAPTERS, FULL, GROUPS, type Plan, QUICK, type ScenarioGroup } from './plan.js';
-import { Child, PINNING } from './proc.js';
-import type { Adapter, FromServer, ServerConfig, ServerSample, Variant } from './protocol.js';
-import { rerenderLatest, writeReports } from './report/write.js';
-import { emptyMeasurement, type Measurement, type Results } from './results.js';
+import { crossNodeGroup } from './crossnode.js';
+import { clientCpu, latencyInto, round, sleep, waitForEvents } from './measure.js';
+import {
+  ADAPTERS,
+  FULL,
+  GROUPS,
+  PER_ADAPTER_GROUPS,
+  type Plan,
+  QUICK,
+  type ScenarioGroup,
+} from './plan.js';
+import { PINNING } from './proc.js';
+import type { Adapter, ServerConfig, ServerSample, Variant } from './protocol.js';
+import { BENCH_APPENDFSYNC } from './redis.js';
+import {
+  type CrossNodeReport,
+  mergeIntoLatest,
+  rerenderLatest,
+  writeReports,
+} from './report/write.js';
+import {
+  type CrossNodeResults,
+  emptyMeasurement,
+  type Measurement,
+  type Results,
+  type Topology,
+} from './results.js';
+import { ServerUnderTest } from './server-under-test.js';
 import type { MergedStats } from './workers.js';
 import { WorkerPool } from './workers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SERVER_SCRIPT = join(here, 'server', 'main.js');
 const WORKER_SCRIPT = join(here, 'client', 'worker.js');
 const SSE_PATH = '/sse';
 
@@ -38,18 +61,19 @@ const onlyAdapters = option('adapters') as Adapter[] | undefined;
 const onlyVariants = option('variants') as Variant[] | undefined;
 const onlyGroups = option('groups') as ScenarioGroup[] | undefined;
 const partial = Boolean(onlyAdapters || onlyVariants || onlyGroups);
+/** Merge this run's scenarios into results/latest.json and docs/benchmarks.md (full sizes only). */
+const merge = process.argv.includes('--merge');
+if (merge && quick) throw new Error('--merge takes a full-size run: drop --quick');
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 const started = Date.now();
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const elapsed = () => {
   const s = Math.round((Date.now() - started) / 1000);
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 };
 const log = (line: string) => console.log(`[${elapsed()}] ${line}`);
-const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 const kib = (bytes: number) => bytes / 1024;
 const cpuUs = (s: ServerSample) => s.cpuUserUs + s.cpuSystemUs;
 const load1 = () => round(loadavg()[0] ?? 0, 2);
@@ -64,7 +88,20 @@ function store(adapter: Adapter, scenario: string, variant: Variant, m: Measurem
   const entry = byScenario[scenario] ?? {};
   byScenario[scenario] = entry;
   entry[variant] = m;
-  const label = `${adapter} ${variant} ${scenario}`;
+  check(`${adapter} ${variant} ${scenario}`, m);
+}
+
+const crossnode: CrossNodeResults = {};
+let redisPlacement = '';
+
+function storeCrossNode(scenario: string, topology: Topology, m: Measurement) {
+  m.extra.load1 = load1();
+  crossnode[scenario] = { ...crossnode[scenario], [topology]: m };
+  check(`${scenario} ${topology}`, m);
+}
+
+/** Counts a failure when the measurement has one, and logs its figures. */
+function check(label: string, m: Measurement) {
   if (m.error) failures.push(`${label}: ${m.error}`);
   else if (m.delivered !== m.expected)
     failures.push(`${label}: delivered ${m.delivered}/${m.expected}`);
@@ -80,98 +117,10 @@ function store(adapter: Adapter, scenario: string, variant: Variant, m: Measurem
   log(`${label}: ${parts.join(', ')}${m.error ? ` ERROR ${m.error}` : ''}`);
 }
 
-/** A server under test, with requests and a crash check. */
-class ServerUnderTest {
-  private stopping = false;
-  private constructor(
-    readonly child: Child<FromServer>,
-    readonly port: number,
-  ) {}
-
-  static async start(config: ServerConfig): Promise<ServerUnderTest> {
-    const child = new Child<FromServer>(
-      config.kind,
-      SERVER_SCRIPT,
-      [JSON.stringify(config)],
-      PINNING.server,
-      ['--expose-gc'],
-    );
-    const ready = await child.next((m) => m.op === 'ready' || m.op === 'fatal', 30_000);
-    if (ready.op === 'fatal') {
-      await child.stop();
-      throw new Error(`server failed to start: ${ready.message}`);
-    }
-    if (ready.op !== 'ready') throw new Error('unexpected message');
-    return new ServerUnderTest(child, ready.port);
-  }
-
-  get crashed(): boolean {
-    return !this.child.alive && !this.stopping;
-  }
-
-  async sample(gc: boolean): Promise<ServerSample> {
-    const reply = await this.child.request({ op: 'sample', gc }, 30_000);
-    if (reply.op !== 'reply' || !reply.sample) throw new Error('no sample');
-    return reply.sample;
-  }
-
-  /** Publishes and resolves once the last event is out, with the sample taken before the first. */
-  async publish(count: number, intervalMs: number, payloadBytes: number, timeoutMs: number) {
-    const reply = await this.child.request(
-      { op: 'publish', count, intervalMs, payloadBytes },
-      timeoutMs,
-    );
-    if (reply.op !== 'reply' || !reply.before) throw new Error('no publish reply');
-    return { before: reply.before, wallMs: reply.wallMs ?? 0 };
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.child.stop();
-  }
-}
-
 let pool: WorkerPool;
 
 function workersFor(n: number): number {
   return Math.min(pool.size, Math.max(2, Math.ceil(n / plan.perWorker)));
-}
-
-/** Polls the load generators until `expected` events arrived, progress stalls, or time is up. */
-async function waitForEvents(
-  server: ServerUnderTest,
-  expected: number,
-  timeoutMs: number,
-  stallMs = 10_000,
-) {
-  const t0 = performance.now();
-  let last = -1;
-  let lastChange = t0;
-  for (;;) {
-    const counts = await pool.counts();
-    const now = performance.now();
-    if (counts.events >= expected) return { counts, ms: now - t0 };
-    if (counts.events !== last) {
-      last = counts.events;
-      lastChange = now;
-    }
-    if (now - lastChange > stallMs || now - t0 > timeoutMs || server.crashed)
-      return { counts, ms: now - t0 };
-    await sleep(expected > 50_000 ? 50 : 20);
-  }
-}
-
-function latencyInto(m: Measurement, stats: MergedStats) {
-  if (stats.latency.totalCount === 0) return;
-  m.p50Ms = round(stats.latency.getValueAtPercentile(50) / 1000, 3);
-  m.p99Ms = round(stats.latency.getValueAtPercentile(99) / 1000, 3);
-  m.p999Ms = round(stats.latency.getValueAtPercentile(99.9) / 1000, 3);
-  m.maxMs = round(stats.latency.maxValue / 1000, 3);
-}
-
-function clientCpu(stats: MergedStats, wallMs: number): number | null {
-  if (wallMs <= 0) return null;
-  return round(((stats.cpuUserUs + stats.cpuSystemUs) / 1000 / wallMs) * 100, 1);
 }
 
 function failed(error: unknown, server: ServerUnderTest | undefined): string {
@@ -189,6 +138,7 @@ const config = (kind: string, overrides: Partial<ServerConfig> = {}): ServerConf
   maxConnections: 0,
   pollIntervalMs: 1000,
   payloadBytes: 64,
+  store: 'memory',
   ...overrides,
 });
 
@@ -271,7 +221,7 @@ async function idleGroup(adapter: Adapter, variant: Variant) {
       // Every held stream still delivers: one event to all of them.
       await pool.reset();
       await server.publish(1, 0, 64, 30_000);
-      const wait = await waitForEvents(server, n, 60_000);
+      const wait = await waitForEvents(pool, () => server.crashed, n, 60_000);
       m.delivered = wait.counts.events;
       m.expected = n;
       if (wait.counts.dropped > 0) m.error = `${wait.counts.dropped} streams dropped`;
@@ -328,7 +278,7 @@ async function broadcastTests(
   const warmup = Math.min(5, events);
   await pool.reset();
   await server.publish(warmup, 0, plan.payloads[0] ?? 64, 120_000);
-  await waitForEvents(server, n * warmup, 60_000);
+  await waitForEvents(pool, () => server.crashed, n * warmup, 60_000);
   for (const payload of plan.payloads) {
     const m = emptyMeasurement();
     const perRound: number[] = [];
@@ -339,7 +289,7 @@ async function broadcastTests(
       await pool.reset();
       const t0 = performance.now();
       const { before } = await server.publish(events, 0, payload, 120_000);
-      const wait = await waitForEvents(server, n * events, 120_000);
+      const wait = await waitForEvents(pool, () => server.crashed, n * events, 120_000);
       const after = await server.sample(false);
       const stats = await pool.stats(true);
       wallMs += performance.now() - t0;
@@ -376,7 +326,7 @@ async function broadcastTests(
     payload,
     seconds * 1000 + 120_000,
   );
-  const wait = await waitForEvents(server, n * count, 120_000);
+  const wait = await waitForEvents(pool, () => server.crashed, n * count, 120_000);
   const after = await server.sample(false);
   const stats = await pool.stats(true);
   const wallMs = performance.now() - t0;
@@ -431,7 +381,7 @@ async function stormGroup(adapter: Adapter, variant: Variant, cases: Plan['storm
         await sleep(plan.settleMs);
         await pool.reset();
         await server.publish(1, 0, 64, 30_000);
-        const wait = await waitForEvents(server, accepted, 60_000);
+        const wait = await waitForEvents(pool, () => server.crashed, accepted, 60_000);
         m.delivered = wait.counts.events;
         m.expected = accepted;
         const after = await server.sample(false);
@@ -534,15 +484,17 @@ async function main() {
     ...plan.fanout.map((f) => f.n),
     ...plan.storm.map((c) => c.clients),
     ...plan.poll.n,
+    ...plan.crossnode.sizes.map((s) => s.n),
   );
   pool = await WorkerPool.start(Math.max(2, Math.ceil(maxStreams / plan.perWorker)), WORKER_SCRIPT);
 
   const adapters = ADAPTERS.filter((a) => !onlyAdapters || onlyAdapters.includes(a.adapter));
   const groups = GROUPS.filter((g) => !onlyGroups || onlyGroups.includes(g));
-  for (const { adapter, variants: all } of adapters) {
+  const perAdapter = groups.filter((g) => PER_ADAPTER_GROUPS.includes(g));
+  for (const { adapter, variants: all } of perAdapter.length ? adapters : []) {
     const variants = all.filter((v) => !onlyVariants || onlyVariants.includes(v));
     // Ours, raw and peer back to back, scenario by scenario, so that they see the same load.
-    for (const group of groups) {
+    for (const group of perAdapter) {
       if (group === 'idle') for (const v of variants) await idleGroup(adapter, v);
       if (group === 'fanout' && !plan.fanoutOnIdle) {
         for (const { n, events, rounds } of plan.fanout) {
@@ -562,13 +514,25 @@ async function main() {
       if (!pool.allAlive) throw new Error('a load generator died');
     }
   }
+  if (groups.includes('crossnode')) {
+    const ctx = { plan, pool, workersFor, record: storeCrossNode, log };
+    redisPlacement = (await crossNodeGroup(ctx)).redisPlacement;
+    if (!pool.allAlive) throw new Error('a load generator died');
+  }
   await pool.stop();
   const loadEnd = loadavg().map((v) => round(v, 2));
   const durationS = Math.round((Date.now() - started) / 1000);
-  const written = await writeReports({
+  const crossNodeReport: CrossNodeReport | undefined = redisPlacement
+    ? {
+        redis: `${redisPlacement}; appendonly yes, appendfsync ${BENCH_APPENDFSYNC}`,
+        results: crossnode,
+      }
+    : undefined;
+  const written = await (merge ? mergeIntoLatest : writeReports)({
     plan,
-    partial,
+    partial: partial && !merge,
     results,
+    ...(crossNodeReport ? { crossnode: crossNodeReport } : {}),
     failures,
     meta: {
       date: new Date().toISOString(),

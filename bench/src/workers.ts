@@ -96,13 +96,14 @@ export class WorkerPool {
     const replies = await Promise.all(
       this.children.map((child) => child.request({ op: 'counts' }, 10_000)),
     );
-    const total: WorkerCounts = { open: 0, events: 0, dropped: 0 };
+    const total: WorkerCounts = { open: 0, events: 0, dropped: 0, repeated: 0 };
     for (const reply of replies) {
       const counts = reply.op === 'reply' ? reply.counts : undefined;
       if (!counts) continue;
       total.open += counts.open;
       total.events += counts.events;
       total.dropped += counts.dropped;
+      total.repeated += counts.repeated;
     }
     return total;
   }
@@ -119,6 +120,7 @@ export class WorkerPool {
       open: 0,
       events: 0,
       dropped: 0,
+      repeated: 0,
       latency: newHistogram(),
       seqExpected: 0,
       silent: 0,
@@ -131,6 +133,7 @@ export class WorkerPool {
       merged.open += stats.open;
       merged.events += stats.events;
       merged.dropped += stats.dropped;
+      merged.repeated += stats.repeated;
       merged.seqExpected += stats.seqExpected;
       merged.silent += stats.silent;
       merged.cpuUserUs += stats.cpuUserUs;

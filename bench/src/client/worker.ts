@@ -33,6 +33,7 @@ const streams = new Set<Stream>();
 let latency = newHistogram();
 let events = 0;
 let dropped = 0;
+let repeated = 0;
 /** The receipt time of the read being parsed, ns. */
 let now = 0;
 
@@ -40,7 +41,8 @@ function onEvent(stream: Stream, ts: number, seq: number) {
   events += 1;
   stream.events += 1;
   if (stream.firstSeq === 0) stream.firstSeq = seq;
-  stream.lastSeq = seq;
+  else if (seq <= stream.lastSeq) repeated += 1;
+  stream.lastSeq = Math.max(stream.lastSeq, seq);
   if (!Number.isNaN(ts)) record(latency, (now - ts) / 1000);
 }
 
@@ -148,7 +150,7 @@ async function connect(request: ConnectRequest): Promise<ConnectResult> {
 }
 
 function counts(): WorkerCounts {
-  return { open: streams.size, events, dropped };
+  return { open: streams.size, events, dropped, repeated };
 }
 
 let cpuMark = process.cpuUsage();
@@ -177,6 +179,7 @@ function resetPhase() {
   latency = newHistogram();
   events = 0;
   dropped = 0;
+  repeated = 0;
   cpuMark = process.cpuUsage();
   for (const stream of streams) {
     stream.events = 0;

@@ -1,7 +1,7 @@
 import type { Plan } from '../plan.js';
 import { ADAPTERS } from '../plan.js';
 import type { Adapter } from '../protocol.js';
-import type { Measurement, Results } from '../results.js';
+import { addedP99Ms, type CrossNodeResults, type Measurement, type Results } from '../results.js';
 
 /** One target of the issue, checked on one adapter, from one run. */
 export interface TargetCheck {
@@ -39,7 +39,15 @@ function ok(m: Measurement | undefined): m is Measurement {
   return m !== undefined && m.error === undefined;
 }
 
-export function checkTargets(results: Results, plan: Plan): TargetCheck[] {
+/** The cross-node target's size: the plan's first (1,000 clients in the full suite). */
+export const crossNodeTargetN = (plan: Plan) => plan.crossnode.sizes[0]?.n ?? 1000;
+export const CROSS_NODE_ADDED_P99_MS = 5;
+
+export function checkTargets(
+  results: Results,
+  plan: Plan,
+  crossnode: CrossNodeResults = {},
+): TargetCheck[] {
   const big = largest(plan);
   const checks: TargetCheck[] = [];
   const add = (
@@ -200,5 +208,20 @@ export function checkTargets(results: Results, plan: Plan): TargetCheck[] {
       'ratio',
     );
   }
+  const crossN = crossNodeTargetN(plan);
+  const cross = crossnode[`crossnode-${crossN}`] ?? {};
+  add(
+    {
+      id: 'crossnode-added-p99',
+      target: `fan-out through Redis adds at most ${CROSS_NODE_ADDED_P99_MS} ms to p99 at ${crossN.toLocaleString('en-US')} clients (against one process in memory, same run, median of rounds)`,
+      adapter: 'node-http',
+      scenario: `crossnode-${crossN}`,
+      value: addedP99Ms(cross.single, cross.redis),
+      limit: CROSS_NODE_ADDED_P99_MS,
+      unit: 'ms',
+    },
+    'lower',
+    'delta',
+  );
   return checks;
 }

@@ -14,8 +14,12 @@ export interface KindServer {
   broadcast(data: string): void;
   /** Streams open now, as the server counts them. */
   connections(): number;
-  /** Library counters worth reporting (our engine's stats). */
+  /** Library counters worth reporting (our engine's stats, our store's timings). */
   stats?(): Record<string, number>;
+  /** Restarts the timings in `stats()`, so that the next sample covers one phase only. */
+  resetStats?(): void;
+  /** Releases what outlives the streams (a Redis store's connections) before the process exits. */
+  close?(): Promise<void>;
 }
 
 /**

@@ -110,7 +110,12 @@ async function main() {
           send({ op: 'reply', id: message.id, before, wallMs });
           break;
         }
+        case 'reset-stats':
+          server.resetStats?.();
+          send({ op: 'reply', id: message.id });
+          break;
         case 'exit':
+          await server.close?.().catch((error: unknown) => console.error(error));
           send({ op: 'reply', id: message.id });
           setImmediate(() => process.exit(0));
           break;
