@@ -5,7 +5,9 @@
  * the in-memory channel holding all N streams; `redis` is `plan.crossnode.nodes` node-http
  * servers whose channels share one Redis stream, the N streams spread evenly over them, and the
  * events published on the first only, so that every event goes XADD → each server's tail
- * (XREAD BLOCK) → its local fan-out. Every stream must get every event exactly once.
+ * (XREAD BLOCK) → its local fan-out; `redisOne` is one such server holding all N streams, which
+ * separates what Redis adds from what three servers sharing one core add. Every stream must get
+ * every event exactly once.
  */
 import { type Histogram, newHistogram } from './histogram.js';
 import { clientCpu, latencyInto, round, sleep, waitForEvents } from './measure.js';
@@ -37,20 +39,25 @@ export async function crossNodeGroup(ctx: CrossNodeContext): Promise<{ redisPlac
   ctx.log(`redis-server ${redis.server.url} (pid ${redis.server.pid}), ${redis.placement}`);
   try {
     for (const size of ctx.plan.crossnode.sizes) {
-      const rounds: Record<Topology, Round[]> = { single: [], redis: [] };
+      const rounds: Record<Topology, Round[]> = { single: [], redisOne: [], redis: [] };
       // Alternating, so that both see the same drift of the machine's load.
       for (let r = 0; r < size.rounds; r += 1) {
         rounds.single.push(await measureTopology(ctx, size, [serverConfig(ctx.plan, {})]));
-        const redisKey = `sse-bench:crossnode:${size.n}:${r}:${Date.now()}`;
-        const nodes = Array.from({ length: ctx.plan.crossnode.nodes }, () =>
-          serverConfig(ctx.plan, { store: 'redis', redisUrl: redis.server.url, redisKey }),
+        const onRedis = (servers: number, name: string) => {
+          const redisKey = `sse-bench:crossnode:${size.n}:${r}:${name}:${Date.now()}`;
+          return Array.from({ length: servers }, () =>
+            serverConfig(ctx.plan, { store: 'redis', redisUrl: redis.server.url, redisKey }),
+          );
+        };
+        rounds.redisOne.push(await measureTopology(ctx, size, onRedis(1, 'one')));
+        rounds.redis.push(
+          await measureTopology(ctx, size, onRedis(ctx.plan.crossnode.nodes, 'all')),
         );
-        rounds.redis.push(await measureTopology(ctx, size, nodes));
         ctx.log(
-          `crossnode-${size.n} round ${r + 1}/${size.rounds}: p99 single ${rounds.single[r]!.m.p99Ms} / redis ${rounds.redis[r]!.m.p99Ms} ms`,
+          `crossnode-${size.n} round ${r + 1}/${size.rounds}: p99 single ${rounds.single[r]!.m.p99Ms} / redis, 1 server ${rounds.redisOne[r]!.m.p99Ms} / redis, ${ctx.plan.crossnode.nodes} servers ${rounds.redis[r]!.m.p99Ms} ms`,
         );
       }
-      for (const topology of ['single', 'redis'] as const)
+      for (const topology of ['single', 'redisOne', 'redis'] as const)
         ctx.record(crossNodeScenario(size.n), topology, combine(rounds[topology]));
     }
   } finally {

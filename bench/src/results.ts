@@ -59,8 +59,11 @@ export function emptyMeasurement(): Measurement {
   };
 }
 
-/** The two set-ups of the cross-node scenario: one process in memory, several on one Redis stream. */
-export type Topology = 'single' | 'redis';
+/**
+ * The set-ups of the cross-node scenario: one process in memory (`single`), one process on a
+ * Redis stream (`redisOne`: what Redis itself adds), several on one stream (`redis`).
+ */
+export type Topology = 'single' | 'redisOne' | 'redis';
 
 /** crossnode[`crossnode-<N>`][topology] */
 export type CrossNodeResults = Record<string, Partial<Record<Topology, Measurement>>>;

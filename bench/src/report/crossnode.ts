@@ -8,7 +8,7 @@ const n = (value: number) => value.toLocaleString('en-US');
 
 export function crossNodeSizes(plan: Plan): string {
   const { nodes, payload, sizes } = plan.crossnode;
-  return `${sizes.map((s) => `N = ${n(s.n)}: ${s.rate} events/s for ${s.seconds} s, ${s.rounds} round${s.rounds > 1 ? 's' : ''} of each set-up`).join('; ')} (${payload} B); single: 1 server; redis: ${nodes} servers, N/${nodes} streams each; 5 unmeasured warm-up events first`;
+  return `${sizes.map((s) => `N = ${n(s.n)}: ${s.rate} events/s for ${s.seconds} s, ${s.rounds} round${s.rounds > 1 ? 's' : ''} of each set-up`).join('; ')} (${payload} B); single: 1 server in memory; redis: 1 server, then ${nodes} servers with N/${nodes} streams each; 5 unmeasured warm-up events first`;
 }
 
 export function crossNodeSection(input: ReportInput): string[] {
@@ -16,20 +16,27 @@ export function crossNodeSection(input: ReportInput): string[] {
   if (!crossnode || Object.keys(crossnode.results).length === 0) return [];
   const nodes = input.plan.crossnode.nodes;
   const rows: string[][] = [];
-  for (const [scenario, { single, redis }] of Object.entries(crossnode.results)) {
-    const added = addedP99Ms(single, redis);
+  const label = {
+    single: 'single (1 server, memory)',
+    redisOne: 'redis (1 server)',
+    redis: `redis (${nodes} servers)`,
+  };
+  for (const [scenario, { single, redisOne, redis }] of Object.entries(crossnode.results)) {
     for (const [name, m] of [
       ['single', single],
+      ['redisOne', redisOne],
       ['redis', redis],
     ] as const) {
+      if (name === 'redisOne' && !m) continue; // runs from before this set-up existed
+      const added = name === 'single' ? null : addedP99Ms(single, m);
       rows.push([
         scenario.replace('crossnode-', ''),
-        name === 'single' ? 'single (1 server, memory)' : `redis (${nodes} servers)`,
+        label[name],
         m
           ? `${num(m.p50Ms, 1)} / ${num(m.p99Ms, 1)} / ${num(m.p999Ms, 1)} / ${num(m.maxMs, 1)}`
           : dash,
         perRound(m),
-        name === 'redis' && added !== null ? `${added >= 0 ? '+' : ''}${added.toFixed(1)}` : dash,
+        added !== null ? `${added >= 0 ? '+' : ''}${added.toFixed(1)}` : dash,
         num(m?.cpuUsPerEvent),
         timing(m, 'publish'),
         timing(m, 'tail'),
@@ -44,7 +51,7 @@ export function crossNodeSection(input: ReportInput): string[] {
   return [
     '### Cross-node: fan-out through Redis against one process',
     '',
-    `What a shared Redis store adds to a broadcast. At each N, two set-ups run back to back on the same schedule, each event stamped with \`process.hrtime.bigint()\` by the server that publishes it (CLOCK_MONOTONIC: comparable across the processes of one machine). **single**: one node-http server of ours with the in-memory channel holds all N streams and publishes (the latency scenario's set-up). **redis**: ${nodes} node-http servers, each \`createChannel({ store: createRedisStore({ url, key }) })\` on the same key (a fresh one per N), hold N/${nodes} streams each; events are published on the first server only, so every event goes \`XADD\` → each server's tail (\`XREAD BLOCK\`) → that server's own fan-out, the publisher's included. Every server runs on the same core (CPU0) as the single server does alone, the load generators on CPU1; redis-server: ${crossnode.redis}. Delivery is checked per stream: each must get every event exactly once and in order (a repeated or out-of-order sequence number, a silent stream, a rejected \`channel.publish\` or any shortfall fails the run).`,
+    `What a shared Redis store adds to a broadcast. At each N, three set-ups run back to back on the same schedule, each event stamped with \`process.hrtime.bigint()\` by the server that publishes it (CLOCK_MONOTONIC: comparable across the processes of one machine). **single**: one node-http server of ours with the in-memory channel holds all N streams and publishes (the latency scenario's set-up). **redis**: ${nodes} node-http servers, each \`createChannel({ store: createRedisStore({ url, key }) })\` on the same key (a fresh one per N), hold N/${nodes} streams each; events are published on the first server only, so every event goes \`XADD\` → each server's tail (\`XREAD BLOCK\`) → that server's own fan-out, the publisher's included. **redis (1 server)**: one such server holds all N streams: the difference to single is what Redis itself adds (\`XADD\`, the tail's wake-up), the rest of the difference to ${nodes} servers is theirs sharing one core. Every server runs on the same core (CPU0) as the single server does alone, the load generators on CPU1; redis-server: ${crossnode.redis}. Delivery is checked per stream: each must get every event exactly once and in order (a repeated or out-of-order sequence number, a silent stream, a rejected \`channel.publish\` or any shortfall fails the run).`,
     '',
     table(
       [
@@ -65,7 +72,7 @@ export function crossNodeSection(input: ReportInput): string[] {
       rows,
     ),
     '',
-    `Each N runs its rounds alternately (single, redis, single, redis…), each in fresh server processes; the percentiles pool every round's deliveries, the server timings are the median round's. \`added p99\` is the median over rounds of redis p99 − single p99 of the same round (the machine is shared: a burst of someone else's load spoils a round, and the pooled percentiles with it, but not the median). Where the time goes, measured inside the servers: \`publish → resolved\` is \`channel.publish()\` until its promise resolves on the publishing server (in memory: the store append and the fan-out loop, before the deferred socket writes; with Redis: the \`XADD\` round trip, but its reply is read only once the publisher's own tail has fanned the event out, so it includes that too); \`Redis leg\` is from the publisher's stamp until a server's tail hands the event to its channel (\`XADD\`, Redis, the \`XREAD BLOCK\` wake-up, parsing the entry), and \`fan-out\` from there until that server has written the event to all its streams (node:http does the socket writes on the next tick), both for the slowest of the ${nodes} servers. Server CPU is the ${nodes} servers' together, per delivered event. \`publishing took\` longer than planned means the servers could not keep the rate (the fan-out holds the publisher's event loop), and the latency then includes that backlog.`,
+    `Each N runs its rounds alternately (single, redis 1 server, redis ${nodes} servers, single…), each in fresh server processes; the percentiles pool every round's deliveries, the server timings are the median round's. \`added p99\` is the median over rounds of that set-up's p99 − single p99 of the same round (the machine is shared: a burst of someone else's load spoils a round, and the pooled percentiles with it, but not the median). Where the time goes, measured inside the servers: \`publish → resolved\` is \`channel.publish()\` until its promise resolves on the publishing server (in memory: the store append and the fan-out loop, before the deferred socket writes; with Redis: the \`XADD\` round trip, but its reply is read only once the publisher's own tail has fanned the event out, so it includes that too); \`Redis leg\` is from the publisher's stamp until a server's tail hands the event to its channel (\`XADD\`, Redis, the \`XREAD BLOCK\` wake-up, parsing the entry), and \`fan-out\` from there until that server has written the event to all its streams (node:http does the socket writes on the next tick), both for the slowest of the ${nodes} servers. Server CPU is the ${nodes} servers' together, per delivered event. \`publishing took\` longer than planned means the servers could not keep the rate (the fan-out holds the publisher's event loop), and the latency then includes that backlog.`,
     '',
   ];
 }

@@ -123,7 +123,7 @@ function summarize(results: Results) {
 function summarizeCrossNode(crossnode: CrossNodeReport | undefined) {
   if (!crossnode) return undefined;
   const scenarios: Record<string, unknown> = {};
-  for (const [scenario, { single, redis }] of Object.entries(crossnode.results)) {
+  for (const [scenario, { single, redisOne, redis }] of Object.entries(crossnode.results)) {
     scenarios[scenario] = {
       p50Ms: single?.p50Ms ?? null,
       p99Ms: single?.p99Ms ?? null,
@@ -138,7 +138,10 @@ function summarizeCrossNode(crossnode: CrossNodeReport | undefined) {
       redisDelivered: redis?.delivered ?? 0,
       redisExpected: redis?.expected ?? 0,
       addedP99Ms: addedP99Ms(single, redis),
-      detail: { single, redis },
+      redisOneP50Ms: redisOne?.p50Ms ?? null,
+      redisOneP99Ms: redisOne?.p99Ms ?? null,
+      redisOneAddedP99Ms: addedP99Ms(single, redisOne),
+      detail: { single, redisOne, redis },
     };
   }
   return { redis: crossnode.redis, scenarios };
