@@ -57,3 +57,57 @@ export function unwatchClient(sink: SseSink, listener: ClientListener): void {
 export function isClientGone(sink: SseSink): boolean {
   return isWatchable(sink) ? sink.clientGone : sink.signal.aborted;
 }
+
+/** An AbortSignal created only when first read; aborting before that just remembers it. */
+export class LazyAbortSignal {
+  #controller: AbortController | undefined;
+  #aborted = false;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** Idempotent. */
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller?.abort();
+  }
+}
+
+/**
+ * What a {@link WatchableSink} keeps about its client: a lazy `signal`, whether the client has
+ * gone, and the one listener to tell when it goes.
+ *
+ * ```ts
+ * readonly #client = new ClientPresence();
+ * get signal() { return this.#client.signal; }
+ * get clientGone() { return this.#client.aborted; }
+ * [WATCH_CLIENT](listener) { this.#client.watch(listener); }
+ * // when the server reports the disconnect: this.#client.leave();
+ * ```
+ */
+export class ClientPresence extends LazyAbortSignal {
+  #listener: ClientListener | undefined;
+
+  watch(listener: ClientListener | undefined): void {
+    this.#listener = listener;
+  }
+
+  /** The client has gone: aborts the signal (if made) and tells the listener, once. */
+  leave(): void {
+    if (this.aborted) return;
+    this.abort();
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.clientGone();
+  }
+}

@@ -20,6 +20,7 @@ export type {
 } from './chunk.js';
 export {
   type ClientListener,
+  ClientPresence,
   WATCH_CLIENT,
   type WatchableSink,
 } from './client-watch.js';

@@ -1,4 +1,9 @@
-import { type ClientListener, WATCH_CLIENT, type WatchableSink } from './client-watch.js';
+import {
+  type ClientListener,
+  ClientPresence,
+  WATCH_CLIENT,
+  type WatchableSink,
+} from './client-watch.js';
 import { asNodeBuffer } from './node-buffer-view.js';
 import type { SseSink } from './sink.js';
 import { invalid } from './validate.js';
@@ -45,30 +50,25 @@ export function createNodeResponseSink(res: NodeResponseLike): SseSink {
 /** Creates its AbortSignal only when `signal` is read: the engine watches the client directly. */
 class NodeResponseSink implements WatchableSink {
   readonly #res: NodeResponseLike;
-  #gone = false;
-  #controller: AbortController | undefined;
-  #listener: ClientListener | undefined;
+  readonly #client = new ClientPresence();
 
   constructor(res: NodeResponseLike) {
     this.#res = res;
-    res.on('close', () => this.#leave()); // `on`, not `once` (a wrapper per stream): #leave is idempotent
-    if (res.destroyed) this.#leave();
+    const leave = () => this.#client.leave();
+    res.on('close', leave); // `on`, not `once` (a wrapper per stream): leave() is idempotent
+    if (res.destroyed) leave();
   }
 
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#gone) this.#controller.abort();
-    }
-    return this.#controller.signal;
+    return this.#client.signal;
   }
 
   get clientGone(): boolean {
-    return this.#gone;
+    return this.#client.aborted;
   }
 
   [WATCH_CLIENT](listener: ClientListener | undefined): void {
-    this.#listener = listener;
+    this.#client.watch(listener);
   }
 
   head(status: number, headers: Readonly<Record<string, string>>): void {
@@ -77,7 +77,7 @@ class NodeResponseSink implements WatchableSink {
   }
 
   write(chunk: Uint8Array): undefined | Promise<void> {
-    if (this.#gone) return undefined;
+    if (this.#client.aborted) return undefined;
     const res = this.#res;
     const accepted = res.write(asNodeBuffer(chunk));
     res.flush?.();
@@ -96,14 +96,5 @@ class NodeResponseSink implements WatchableSink {
   close(): void {
     const res = this.#res;
     if (!res.writableEnded && !res.destroyed) res.end();
-  }
-
-  #leave(): void {
-    if (this.#gone) return;
-    this.#gone = true;
-    this.#controller?.abort();
-    const listener = this.#listener;
-    this.#listener = undefined;
-    listener?.clientGone();
   }
 }

@@ -6,7 +6,13 @@ import {
   type PushSubscription,
 } from './channel.js';
 import type { StreamContext } from './chunk.js';
-import { type ClientListener, isClientGone, unwatchClient, watchClient } from './client-watch.js';
+import {
+  type ClientListener,
+  isClientGone,
+  LazyAbortSignal,
+  unwatchClient,
+  watchClient,
+} from './client-watch.js';
 import type { SlotPool } from './counter.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { CloseReason, Metrics } from './metrics.js';
@@ -46,14 +52,14 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   #resolveDone!: () => void;
   #rejectDone!: (error: unknown) => void;
   #reason: CloseReason = 'client';
-  #stopped = false;
   #ending = false;
   #finished = false;
   /** A push source is subscribed (or subscribing): the stream ends when it stops. */
   #pushing = false;
   #holdsSlot = true;
   #unsubscribe: (() => void) | undefined;
-  #controller: AbortController | undefined;
+  /** Aborts when the stream stops. */
+  readonly #stopped = new LazyAbortSignal();
 
   constructor(
     private readonly env: StreamEnvironment,
@@ -70,15 +76,11 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
 
   /** Aborts when the stream ends; created on first read. */
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#stopped) this.#controller.abort();
-    }
-    return this.#controller.signal;
+    return this.#stopped.signal;
   }
 
   get aborted(): boolean {
-    return this.#stopped;
+    return this.#stopped.aborted;
   }
 
   get maxQueuedBytes(): number {
@@ -125,16 +127,13 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
 
   /** Ends the stream; `why` is kept only by the first stop. Idempotent. */
   stop(why?: CloseReason): void {
-    if (why && !this.#stopped) this.#reason = why;
+    if (why && !this.#stopped.aborted) this.#reason = why;
     if (this.#holdsSlot) {
       this.#holdsSlot = false;
       this.env.slots.giveBack();
     }
     this.releaseKey?.();
-    if (!this.#stopped) {
-      this.#stopped = true;
-      this.#controller?.abort();
-    }
+    this.#stopped.abort();
     if (this.#pushing) this.#end(undefined);
   }
 
@@ -194,7 +193,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     } else {
       this.#subscribed(subscribing);
     }
-    if (this.#stopped) this.#end(undefined);
+    if (this.#stopped.aborted) this.#end(undefined);
   }
 
   #subscribed(unsubscribe: () => void): void {
@@ -204,7 +203,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
 
   /** A failure of the source: reported, and told to the client, unless the stream had stopped. */
   #fail(error: unknown): void {
-    if (this.#stopped) {
+    if (this.#stopped.aborted) {
       this.#end(undefined);
       return;
     }

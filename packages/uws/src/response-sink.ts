@@ -1,5 +1,10 @@
 import { STATUS_CODES } from 'node:http';
-import { type ClientListener, WATCH_CLIENT, type WatchableSink } from '@sse-middleware/core';
+import {
+  type ClientListener,
+  ClientPresence,
+  WATCH_CLIENT,
+  type WatchableSink,
+} from '@sse-middleware/core';
 import type { UwsHttpResponse } from './uws.js';
 
 /**
@@ -15,10 +20,8 @@ const BYTE_ORDER_MARK = new Uint8Array([0xef, 0xbb, 0xbf]);
  */
 export class UwsResponseSink implements WatchableSink {
   readonly #res: UwsHttpResponse;
-  /** Created only if `signal` is read: the engine watches the client through WATCH_CLIENT. */
-  #controller: AbortController | undefined;
-  #listener: ClientListener | undefined;
-  #gone = false;
+  /** Its signal is created only if read: the engine watches the client through WATCH_CLIENT. */
+  readonly #client = new ClientPresence();
   /** Set once the client has gone or the response has ended: `#res` is invalid from then on. */
   #done = false;
   #drained: Promise<void> | undefined;
@@ -28,11 +31,7 @@ export class UwsResponseSink implements WatchableSink {
     this.#res = res;
     res.onAborted(() => {
       this.#done = true;
-      this.#gone = true;
-      this.#controller?.abort();
-      const listener = this.#listener;
-      this.#listener = undefined;
-      listener?.clientGone();
+      this.#client.leave();
       this.#settleDrained();
     });
     // Registered up front: with an onWritable handler, uWS clears the socket timeout when the
@@ -44,19 +43,15 @@ export class UwsResponseSink implements WatchableSink {
   }
 
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#gone) this.#controller.abort();
-    }
-    return this.#controller.signal;
+    return this.#client.signal;
   }
 
   get clientGone(): boolean {
-    return this.#gone;
+    return this.#client.aborted;
   }
 
   [WATCH_CLIENT](listener: ClientListener | undefined): void {
-    this.#listener = listener;
+    this.#client.watch(listener);
   }
 
   head(status: number, headers: Readonly<Record<string, string>>): void {
