@@ -25,6 +25,8 @@ export interface NodeResponseLike {
   flushHeaders?: () => void;
   /** Added by compression middleware (`compression`, koa-compress) to push out what it buffered. */
   flush?: () => void;
+  /** node:http2's compat response: its stream, which says `aborted` when the client resets it. */
+  readonly stream?: { once(event: 'aborted', listener: () => void): unknown };
 }
 
 /**
@@ -56,6 +58,9 @@ class NodeResponseSink implements WatchableSink {
     this.#res = res;
     const leave = () => this.#client.leave();
     res.on('close', leave); // `on`, not `once` (a wrapper per stream): leave() is idempotent
+    // A node:http2 stream that the client resets while a write is pending is ended but never
+    // closed (it waits for that write, which cannot finish): `aborted` is then the only sign.
+    res.stream?.once('aborted', leave);
     if (res.destroyed) leave();
   }
 
