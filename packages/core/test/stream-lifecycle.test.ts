@@ -160,6 +160,21 @@ describe('createNodeResponseSink', () => {
   });
 });
 
+describe('createNodeResponseSink over node:http2', () => {
+  it("ends the stream and frees its slot on the h2 stream's aborted, which can come without close", async () => {
+    // node:http2 ends but never closes a stream the client resets while a write is pending.
+    const h2Stream = new FakeResponse();
+    const res = Object.assign(new FakeResponse(), { stream: h2Stream });
+    const engine = createSseEngine({ ...base, maxConnections: 1, chunkGenerator: () => undefined });
+    const { done } = open(engine, createNodeResponseSink(res) as MemorySink);
+    expect(engine.connections.active).toBe(1);
+    h2Stream.emit('aborted');
+    await done;
+    expect(engine.connections.active).toBe(0);
+    expect(engine.stats().open).toBe(0);
+  });
+});
+
 describe('push sources: the stream context', () => {
   it("aborts a channel stream's ctx.signal when the stream ends", async () => {
     const channel = createChannel();
