@@ -52,6 +52,7 @@ export {
   type SseOptions,
 } from './options.js';
 export type { SlowConsumerPolicy } from './output.js';
+export { pollHeaders, withPollSignal } from './poll.js';
 export { encodeChunk } from './pumps.js';
 export {
   createRequestView,

@@ -1,4 +1,4 @@
-import { type InnerHandler, requestTarget } from '@sse-middleware/core';
+import { type InnerHandler, requestTarget, withPollSignal } from '@sse-middleware/core';
 import type { Context, ExecutionContext } from 'hono';
 
 /** What the default chunk generator polls: a Hono app, or anything with Hono's `fetch` signature. */
@@ -31,23 +31,16 @@ export function pollApp(app: FetchApp, polls: WeakSet<Request>): InnerHandler {
     for (const name of DROPPED_HEADERS) headers.delete(name);
     // The poll reads the body as text: a compress() middleware in the app must leave it as it is.
     headers.set('accept-encoding', 'identity');
-    // A Request never lets go of the signal it follows, so each poll gets its own, which follows
-    // the stream's only while the poll lasts: the stream's listeners would grow by one a second.
-    const aborted = new AbortController();
-    const abort = () => aborted.abort();
-    signal.addEventListener('abort', abort, { once: true });
-    try {
+    return withPollSignal(signal, async (pollSignal) => {
       const poll = new Request(new URL(requestTarget(req), c.req.url), {
         method: 'GET',
         headers,
-        signal: aborted.signal,
+        signal: pollSignal,
       });
       polls.add(poll);
       const response = await app.fetch(poll, pollBindings(c.env), executionContextOf(c));
       return { status: response.status, body: await response.text() };
-    } finally {
-      signal.removeEventListener('abort', abort);
-    }
+    });
   };
 }
 

@@ -1,5 +1,10 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { type InnerHandler, requestTarget } from '@sse-middleware/core';
+import type { IncomingMessage } from 'node:http';
+import {
+  type InnerHandler,
+  pollHeaders,
+  requestTarget,
+  withPollSignal,
+} from '@sse-middleware/core';
 import type Koa from 'koa';
 import { inject } from 'light-my-request';
 
@@ -26,13 +31,8 @@ export const pollApp: InnerHandler = async (req, { signal }) => {
     );
   }
   const handle = ctx.app.callback();
-  // light-my-request never detaches the listener it adds to the signal it is given, so each poll
-  // gets its own signal, following the stream's only while the poll lasts.
-  const poll = new AbortController();
-  const abortPoll = () => poll.abort();
-  signal.addEventListener('abort', abortPoll, { once: true });
-  try {
-    const response = await inject(
+  const response = await withPollSignal(signal, (pollSignal) =>
+    inject(
       (innerReq, innerRes) => {
         pollRequests.add(innerReq);
         void handle(innerReq, innerRes);
@@ -42,28 +42,12 @@ export const pollApp: InnerHandler = async (req, { signal }) => {
         url: requestTarget(req),
         headers: pollHeaders(ctx.req.headers),
         remoteAddress: ctx.req.socket?.remoteAddress,
-        signal: poll.signal,
+        signal: pollSignal,
       },
-    );
-    return { status: response.statusCode, body: response.payload };
-  } finally {
-    signal.removeEventListener('abort', abortPoll);
-  }
+    ),
+  );
+  return { status: response.statusCode, body: response.payload };
 };
-
-/**
- * The client's headers, minus HTTP/2 pseudo-headers. `Accept-Encoding` becomes `identity`: the poll
- * reads the body as text, so a compressor in the app must leave it as it is.
- */
-function pollHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const forwarded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || value === undefined) continue;
-    forwarded[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  forwarded['accept-encoding'] = 'identity';
-  return forwarded;
-}
 
 function isKoaContext(value: unknown): value is Koa.Context {
   if (typeof value !== 'object' || value === null) return false;

@@ -6,9 +6,11 @@ import {
   createRequestView,
   createSseEngine,
   type InnerHandler,
+  pollHeaders,
   requestTarget,
   type SseEngine,
   type SseOptions,
+  withPollSignal,
 } from '@sse-middleware/core';
 import { inject } from 'light-my-request';
 
@@ -86,31 +88,15 @@ export function sseMiddleware<
 function injectInto(handler: NodeListener): InnerHandler {
   return async (req, ctx) => {
     const original = req.raw as NodeRequest | undefined;
-    const headers: Record<string, string> = {};
-    if (original) {
-      for (const [key, value] of Object.entries(original.headers)) {
-        if (key.startsWith(':') || value === undefined) continue;
-        headers[key] = Array.isArray(value) ? value.join(', ') : value;
-      }
-    }
-    // The body is read as text: a compressor in the handler must not encode it.
-    headers['accept-encoding'] = 'identity';
-    // One signal per poll: light-my-request keeps its abort listener until the body is read,
-    // which a GET never is, so handing it the stream's signal would add a listener per poll.
-    const poll = new AbortController();
-    const abort = () => poll.abort();
-    ctx.signal.addEventListener('abort', abort, { once: true });
-    try {
-      const response = await inject(handler as Parameters<typeof inject>[0], {
+    const response = await withPollSignal(ctx.signal, (signal) =>
+      inject(handler as Parameters<typeof inject>[0], {
         method: 'GET',
         url: requestTarget(req),
-        headers,
+        headers: pollHeaders(original?.headers),
         remoteAddress: original?.socket?.remoteAddress,
-        signal: poll.signal,
-      });
-      return { status: response.statusCode, body: response.payload };
-    } finally {
-      ctx.signal.removeEventListener('abort', abort);
-    }
+        signal,
+      }),
+    );
+    return { status: response.statusCode, body: response.payload };
   };
 }
