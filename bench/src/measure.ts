@@ -1,9 +1,12 @@
 /** What every scenario does with the load generators' figures. */
+import type { ServerSample } from './protocol.js';
 import type { Measurement } from './results.js';
 import type { MergedStats, WorkerPool } from './workers.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+/** A server's CPU time, user + system, µs. */
+export const cpuUs = (s: ServerSample) => s.cpuUserUs + s.cpuSystemUs;
 
 /**
  * Polls the load generators until `expected` events arrived, progress stalls, time is up, or

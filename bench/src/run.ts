@@ -12,7 +12,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crossNodeGroup } from './crossnode.js';
-import { clientCpu, latencyInto, round, sleep, waitForEvents } from './measure.js';
+import { clientCpu, cpuUs, latencyInto, round, sleep, waitForEvents } from './measure.js';
 import {
   ADAPTERS,
   FULL,
@@ -23,14 +23,9 @@ import {
   type ScenarioGroup,
 } from './plan.js';
 import { PINNING } from './proc.js';
-import type { Adapter, ServerConfig, ServerSample, Variant } from './protocol.js';
+import type { Adapter, ServerConfig, Variant } from './protocol.js';
 import { BENCH_APPENDFSYNC } from './redis.js';
-import {
-  type CrossNodeReport,
-  mergeIntoLatest,
-  rerenderLatest,
-  writeReports,
-} from './report/write.js';
+import { writeReports } from './report/write.js';
 import {
   type CrossNodeResults,
   emptyMeasurement,
@@ -38,89 +33,153 @@ import {
   type Results,
   type Topology,
 } from './results.js';
+import { type CrossNodeReport, loadLatest, mergeIntoLatest } from './saved.js';
+import { SSE_PATH } from './server/kind.js';
 import { ServerUnderTest } from './server-under-test.js';
 import type { MergedStats } from './workers.js';
 import { WorkerPool } from './workers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WORKER_SCRIPT = join(here, 'client', 'worker.js');
-const SSE_PATH = '/sse';
 
-// ---------------------------------------------------------------------------------------------
-// Command line
-
-function option(name: string): string[] | undefined {
-  const prefix = `--${name}=`;
-  const given = process.argv.find((arg) => arg.startsWith(prefix));
-  return given?.slice(prefix.length).split(',').filter(Boolean);
+const startedAt = Date.now();
+function log(line: string) {
+  const s = Math.round((Date.now() - startedAt) / 1000);
+  const clock = `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  console.log(`[${clock}] ${line}`);
 }
-
-const quick = process.argv.includes('--quick');
-const plan: Plan = quick ? QUICK : FULL;
-const onlyAdapters = option('adapters') as Adapter[] | undefined;
-const onlyVariants = option('variants') as Variant[] | undefined;
-const onlyGroups = option('groups') as ScenarioGroup[] | undefined;
-const partial = Boolean(onlyAdapters || onlyVariants || onlyGroups);
-/** Merge this run's scenarios into results/latest.json and docs/benchmarks.md (full sizes only). */
-const merge = process.argv.includes('--merge');
-if (merge && quick) throw new Error('--merge takes a full-size run: drop --quick');
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-const started = Date.now();
-const elapsed = () => {
-  const s = Math.round((Date.now() - started) / 1000);
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-};
-const log = (line: string) => console.log(`[${elapsed()}] ${line}`);
 const kib = (bytes: number) => bytes / 1024;
-const cpuUs = (s: ServerSample) => s.cpuUserUs + s.cpuSystemUs;
 const load1 = () => round(loadavg()[0] ?? 0, 2);
 
-const failures: string[] = [];
-const results: Results = {};
-
-function store(adapter: Adapter, scenario: string, variant: Variant, m: Measurement) {
-  m.extra.load1 = load1();
-  const byScenario = results[adapter] ?? {};
-  results[adapter] = byScenario;
-  const entry = byScenario[scenario] ?? {};
-  byScenario[scenario] = entry;
-  entry[variant] = m;
-  check(`${adapter} ${variant} ${scenario}`, m);
+/** The command line: `--quick`, `--adapters=`, `--variants=`, `--groups=`, `--merge`, `--render`. */
+function parseArgs(argv: string[]) {
+  const option = (name: string) =>
+    argv
+      .find((arg) => arg.startsWith(`--${name}=`))
+      ?.slice(name.length + 3)
+      .split(',')
+      .filter(Boolean);
+  const quick = argv.includes('--quick');
+  const adapters = option('adapters') as Adapter[] | undefined;
+  const variants = option('variants') as Variant[] | undefined;
+  const groups = option('groups') as ScenarioGroup[] | undefined;
+  /** Merge this run's scenarios into results/latest.json and docs/benchmarks.md (full sizes only). */
+  const merge = argv.includes('--merge');
+  if (merge && quick) throw new Error('--merge takes a full-size run: drop --quick');
+  const partial = Boolean(adapters || variants || groups);
+  return { quick, plan: quick ? QUICK : FULL, adapters, variants, groups, merge, partial };
 }
+type Args = ReturnType<typeof parseArgs>;
 
-const crossnode: CrossNodeResults = {};
-let redisPlacement = '';
+type Recorder = (scenario: string, m: Measurement) => void;
 
-function storeCrossNode(scenario: string, topology: Topology, m: Measurement) {
-  m.extra.load1 = load1();
-  crossnode[scenario] = { ...crossnode[scenario], [topology]: m };
-  check(`${scenario} ${topology}`, m);
-}
+/** One benchmark run: its options, its load generators, and everything it measured. */
+class BenchRun {
+  readonly plan: Plan;
+  readonly results: Results = {};
+  readonly crossnode: CrossNodeResults = {};
+  readonly failures: string[] = [];
 
-/** Counts a failure when the measurement has one, and logs its figures. */
-function check(label: string, m: Measurement) {
-  if (m.error) failures.push(`${label}: ${m.error}`);
-  else if (m.delivered !== m.expected)
-    failures.push(`${label}: delivered ${m.delivered}/${m.expected}`);
-  const parts = [`${m.delivered}/${m.expected} delivered`];
-  if (m.cpuUsPerEvent !== null) parts.push(`${round(m.cpuUsPerEvent)} µs/event`);
-  if (m.memPerConnKB !== null)
-    parts.push(`${round(m.memPerConnKB)} KiB/conn (heap ${round(m.heapPerConnKB ?? 0)})`);
-  if (m.p99Ms !== null) parts.push(`p50 ${round(m.p50Ms ?? 0)} / p99 ${round(m.p99Ms)} ms`);
-  if (m.connectP99Ms !== null) parts.push(`connect p99 ${round(m.connectP99Ms)} ms`);
-  if (m.rejected) parts.push(`${m.rejected} refused`);
-  if (m.errors) parts.push(`${m.errors} errors`);
-  if (m.clientCpuPct !== null) parts.push(`clients ${round(m.clientCpuPct, 0)}% CPU`);
-  log(`${label}: ${parts.join(', ')}${m.error ? ` ERROR ${m.error}` : ''}`);
-}
+  constructor(
+    readonly args: Args,
+    readonly pool: WorkerPool,
+  ) {
+    this.plan = args.plan;
+  }
 
-let pool: WorkerPool;
+  workersFor(n: number): number {
+    return Math.min(this.pool.size, Math.max(2, Math.ceil(n / this.plan.perWorker)));
+  }
 
-function workersFor(n: number): number {
-  return Math.min(pool.size, Math.max(2, Math.ceil(n / plan.perWorker)));
+  record(adapter: Adapter, scenario: string, variant: Variant, m: Measurement) {
+    m.extra.load1 = load1();
+    const byScenario = this.results[adapter] ?? {};
+    this.results[adapter] = byScenario;
+    byScenario[scenario] = { ...byScenario[scenario], [variant]: m };
+    this.check(`${adapter} ${variant} ${scenario}`, m);
+  }
+
+  recordCrossNode(scenario: string, topology: Topology, m: Measurement) {
+    m.extra.load1 = load1();
+    this.crossnode[scenario] = { ...this.crossnode[scenario], [topology]: m };
+    this.check(`${scenario} ${topology}`, m);
+  }
+
+  /** Counts a failure when the measurement has one, and logs its figures. */
+  check(label: string, m: Measurement) {
+    if (m.error) this.failures.push(`${label}: ${m.error}`);
+    else if (m.delivered !== m.expected)
+      this.failures.push(`${label}: delivered ${m.delivered}/${m.expected}`);
+    const parts = [`${m.delivered}/${m.expected} delivered`];
+    if (m.cpuUsPerEvent !== null) parts.push(`${round(m.cpuUsPerEvent)} µs/event`);
+    if (m.memPerConnKB !== null)
+      parts.push(`${round(m.memPerConnKB)} KiB/conn (heap ${round(m.heapPerConnKB ?? 0)})`);
+    if (m.p99Ms !== null) parts.push(`p50 ${round(m.p50Ms ?? 0)} / p99 ${round(m.p99Ms)} ms`);
+    if (m.connectP99Ms !== null) parts.push(`connect p99 ${round(m.connectP99Ms)} ms`);
+    if (m.rejected) parts.push(`${m.rejected} refused`);
+    if (m.errors) parts.push(`${m.errors} errors`);
+    if (m.clientCpuPct !== null) parts.push(`clients ${round(m.clientCpuPct, 0)}% CPU`);
+    log(`${label}: ${parts.join(', ')}${m.error ? ` ERROR ${m.error}` : ''}`);
+  }
+
+  /**
+   * Opens `count` streams to the server, spread over the generators `spreadOver` streams need:
+   * ramped with retries, or (`storm`) all at once and once each. With `all`, fewer is an error.
+   */
+  async connectStreams(
+    server: ServerUnderTest,
+    count: number,
+    { spreadOver = count, storm = false, all = false } = {},
+  ) {
+    const connect = await this.pool.connect(this.workersFor(spreadOver), {
+      port: server.port,
+      path: SSE_PATH,
+      count,
+      ...(storm
+        ? { concurrency: 'all' as const, retries: 0, timeoutMs: 60_000 }
+        : { concurrency: this.plan.rampConcurrency, retries: 2, timeoutMs: 120_000 }),
+    });
+    if (all && connect.connected < count)
+      throw new Error(`only ${connect.connected}/${count} streams connected`);
+    return connect;
+  }
+
+  /**
+   * Starts the server for one group, runs `body`, and always cleans up: the clients hang up, the
+   * server stops. Scenarios the body did not get to are recorded as failed, with the reason.
+   */
+  async withServer(
+    adapter: Adapter,
+    variant: Variant,
+    serverConfig: ServerConfig,
+    scenarios: string[],
+    body: (server: ServerUnderTest, record: Recorder) => Promise<void>,
+  ) {
+    let server: ServerUnderTest | undefined;
+    const done = new Set<string>();
+    const record: Recorder = (scenario, m) => {
+      done.add(scenario);
+      this.record(adapter, scenario, variant, m);
+    };
+    try {
+      server = await ServerUnderTest.start(serverConfig);
+      await body(server, record);
+    } catch (error) {
+      const message = failed(error, server);
+      for (const scenario of scenarios) {
+        if (done.has(scenario)) continue;
+        const m = emptyMeasurement();
+        m.error = message;
+        record(scenario, m);
+      }
+    } finally {
+      await this.pool.close().catch(() => {});
+      const crashed = server?.crashed;
+      await server?.stop();
+      if (crashed)
+        this.failures.push(`${serverConfig.kind}: server crashed (exit ${server?.child.exitCode})`);
+    }
+  }
 }
 
 function failed(error: unknown, server: ServerUnderTest | undefined): string {
@@ -142,67 +201,21 @@ const config = (kind: string, overrides: Partial<ServerConfig> = {}): ServerConf
   ...overrides,
 });
 
-type Recorder = (scenario: string, m: Measurement) => void;
-
-/**
- * Starts the server for one group, runs `body`, and always cleans up: the clients hang up, the
- * server stops. Scenarios the body did not get to are recorded as failed, with the reason.
- */
-async function withServer(
-  adapter: Adapter,
-  variant: Variant,
-  serverConfig: ServerConfig,
-  scenarios: string[],
-  body: (server: ServerUnderTest, record: Recorder) => Promise<void>,
-) {
-  let server: ServerUnderTest | undefined;
-  const done = new Set<string>();
-  const record: Recorder = (scenario, m) => {
-    done.add(scenario);
-    store(adapter, scenario, variant, m);
-  };
-  try {
-    server = await ServerUnderTest.start(serverConfig);
-    await body(server, record);
-  } catch (error) {
-    const message = failed(error, server);
-    for (const scenario of scenarios) {
-      if (done.has(scenario)) continue;
-      const m = emptyMeasurement();
-      m.error = message;
-      record(scenario, m);
-    }
-  } finally {
-    await pool.close().catch(() => {});
-    const crashed = server?.crashed;
-    await server?.stop();
-    if (crashed)
-      failures.push(`${serverConfig.kind}: server crashed (exit ${server?.child.exitCode})`);
-  }
-}
-
-async function idleGroup(adapter: Adapter, variant: Variant) {
+async function idleGroup(run: BenchRun, adapter: Adapter, variant: Variant) {
+  const { plan, pool } = run;
   const kind = `${adapter}-${variant}`;
   const top = plan.idle[plan.idle.length - 1]!;
   const onIdle = plan.fanoutOnIdle ? plan.fanout[0] : undefined;
   const scenarios = [
     ...plan.idle.map((n) => `idle-${n}`),
-    ...(onIdle ? broadcastScenarios(top) : []),
+    ...(onIdle ? broadcastScenarios(plan, top) : []),
   ];
-  await withServer(adapter, variant, config(kind), scenarios, async (server, record) => {
-    const use = workersFor(top);
+  await run.withServer(adapter, variant, config(kind), scenarios, async (server, record) => {
     const base = await server.sample(true);
     let held = 0;
     for (const n of plan.idle) {
       const m = emptyMeasurement();
-      const connect = await pool.connect(use, {
-        port: server.port,
-        path: SSE_PATH,
-        count: n - held,
-        concurrency: plan.rampConcurrency,
-        retries: 2,
-        timeoutMs: 120_000,
-      });
+      const connect = await run.connectStreams(server, n - held, { spreadOver: top });
       held = n;
       await sleep(plan.settleMs);
       const after = await server.sample(true);
@@ -228,15 +241,16 @@ async function idleGroup(adapter: Adapter, variant: Variant) {
       else if (m.connected < n) m.error = `only ${m.connected}/${n} streams connected`;
       record(`idle-${n}`, m);
     }
-    if (onIdle) await broadcastTests(server, top, onIdle.events, onIdle.rounds, record);
+    if (onIdle) await broadcastTests(run, server, top, onIdle.events, onIdle.rounds, record);
   });
 }
 
-function broadcastScenarios(n: number): string[] {
+function broadcastScenarios(plan: Plan, n: number): string[] {
   return [...plan.payloads.map((p) => `fanout-${n}-${payloadLabel(p)}`), `latency-${n}`];
 }
 
 async function fanoutGroup(
+  run: BenchRun,
   adapter: Adapter,
   variant: Variant,
   n: number,
@@ -244,30 +258,22 @@ async function fanoutGroup(
   rounds: number,
 ) {
   const kind = `${adapter}-${variant}`;
-  await withServer(
+  await run.withServer(
     adapter,
     variant,
     config(kind),
-    broadcastScenarios(n),
+    broadcastScenarios(run.plan, n),
     async (server, record) => {
-      const connect = await pool.connect(workersFor(n), {
-        port: server.port,
-        path: SSE_PATH,
-        count: n,
-        concurrency: plan.rampConcurrency,
-        retries: 2,
-        timeoutMs: 120_000,
-      });
-      if (connect.connected < n)
-        throw new Error(`only ${connect.connected}/${n} streams connected`);
-      await sleep(plan.settleMs);
-      await broadcastTests(server, n, events, rounds, record);
+      await run.connectStreams(server, n, { all: true });
+      await sleep(run.plan.settleMs);
+      await broadcastTests(run, server, n, events, rounds, record);
     },
   );
 }
 
 /** Fan-out (back-to-back events, per payload size) then latency (a fixed rate), on N held streams. */
 async function broadcastTests(
+  { plan, pool }: BenchRun,
   server: ServerUnderTest,
   n: number,
   events: number,
@@ -347,11 +353,12 @@ async function broadcastTests(
 }
 
 /** Connect storms; cases with the same maxConnections run one after the other on one server. */
-async function stormGroup(adapter: Adapter, variant: Variant, cases: Plan['storm']) {
+async function stormGroup(run: BenchRun, adapter: Adapter, variant: Variant, cases: Plan['storm']) {
+  const { plan, pool } = run;
   const kind = `${adapter}-${variant}`;
   const maxConnections = cases[0]!.maxConnections;
   const scenarios = cases.map((c) => `storm-${c.id}`);
-  await withServer(
+  await run.withServer(
     adapter,
     variant,
     config(kind, { maxConnections }),
@@ -359,14 +366,7 @@ async function stormGroup(adapter: Adapter, variant: Variant, cases: Plan['storm
     async (server, record) => {
       for (const { id, clients } of cases) {
         const m = emptyMeasurement();
-        const connect = await pool.connect(workersFor(clients), {
-          port: server.port,
-          path: SSE_PATH,
-          count: clients,
-          concurrency: 'all',
-          retries: 0,
-          timeoutMs: 60_000,
-        });
+        const connect = await run.connectStreams(server, clients, { storm: true });
         const accepted = Math.min(clients, maxConnections);
         m.connected = connect.connected;
         m.rejected = connect.rejected;
@@ -407,7 +407,8 @@ async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number) {
   return false;
 }
 
-async function pollGroup(adapter: Adapter, variant: Variant, n: number) {
+async function pollGroup(run: BenchRun, adapter: Adapter, variant: Variant, n: number) {
+  const { plan, pool } = run;
   const kind = `${adapter}-${variant}`;
   const { intervalMs, seconds, payload } = plan.poll;
   const scenario = `poll-${n}`;
@@ -416,17 +417,9 @@ async function pollGroup(adapter: Adapter, variant: Variant, n: number) {
     pollIntervalMs: intervalMs,
     payloadBytes: payload,
   });
-  await withServer(adapter, variant, pollConfig, [scenario], async (server, record) => {
+  await run.withServer(adapter, variant, pollConfig, [scenario], async (server, record) => {
     const m = emptyMeasurement();
-    const connect = await pool.connect(workersFor(n), {
-      port: server.port,
-      path: SSE_PATH,
-      count: n,
-      concurrency: plan.rampConcurrency,
-      retries: 2,
-      timeoutMs: 120_000,
-    });
-    if (connect.connected < n) throw new Error(`only ${connect.connected}/${n} streams connected`);
+    await run.connectStreams(server, n, { all: true });
     await sleep(intervalMs * 1.5);
     await pool.reset();
     const before = await server.sample(false);
@@ -462,9 +455,11 @@ function payloadLabel(bytes: number): string {
 
 async function main() {
   if (process.argv.includes('--render')) {
-    for (const file of await rerenderLatest()) log(`rewrote ${file}`);
+    for (const file of await writeReports(await loadLatest())) log(`rewrote ${file}`);
     return;
   }
+  const args = parseArgs(process.argv.slice(2));
+  const { plan, quick } = args;
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -486,54 +481,31 @@ async function main() {
     ...plan.poll.n,
     ...plan.crossnode.sizes.map((s) => s.n),
   );
-  pool = await WorkerPool.start(Math.max(2, Math.ceil(maxStreams / plan.perWorker)), WORKER_SCRIPT);
-
-  const adapters = ADAPTERS.filter((a) => !onlyAdapters || onlyAdapters.includes(a.adapter));
-  const groups = GROUPS.filter((g) => !onlyGroups || onlyGroups.includes(g));
-  const perAdapter = groups.filter((g) => PER_ADAPTER_GROUPS.includes(g));
-  for (const { adapter, variants: all } of perAdapter.length ? adapters : []) {
-    const variants = all.filter((v) => !onlyVariants || onlyVariants.includes(v));
-    // Ours, raw and peer back to back, scenario by scenario, so that they see the same load.
-    for (const group of perAdapter) {
-      if (group === 'idle') for (const v of variants) await idleGroup(adapter, v);
-      if (group === 'fanout' && !plan.fanoutOnIdle) {
-        for (const { n, events, rounds } of plan.fanout) {
-          for (const v of variants) await fanoutGroup(adapter, v, n, events, rounds);
-        }
-      }
-      if (group === 'storm') {
-        const servers = new Map<number, Plan['storm']>();
-        for (const c of plan.storm)
-          servers.set(c.maxConnections, [...(servers.get(c.maxConnections) ?? []), c]);
-        for (const cases of servers.values())
-          for (const v of variants) await stormGroup(adapter, v, cases);
-      }
-      if (group === 'poll') {
-        for (const n of plan.poll.n) for (const v of variants) await pollGroup(adapter, v, n);
-      }
-      if (!pool.allAlive) throw new Error('a load generator died');
-    }
+  const pool = await WorkerPool.start(
+    Math.max(2, Math.ceil(maxStreams / plan.perWorker)),
+    WORKER_SCRIPT,
+  );
+  const run = new BenchRun(args, pool);
+  let redisPlacement = '';
+  try {
+    redisPlacement = await measureAll(run);
+  } finally {
+    await pool.stop().catch(() => {});
   }
-  if (groups.includes('crossnode')) {
-    const ctx = { plan, pool, workersFor, record: storeCrossNode, log };
-    redisPlacement = (await crossNodeGroup(ctx)).redisPlacement;
-    if (!pool.allAlive) throw new Error('a load generator died');
-  }
-  await pool.stop();
   const loadEnd = loadavg().map((v) => round(v, 2));
-  const durationS = Math.round((Date.now() - started) / 1000);
-  const crossNodeReport: CrossNodeReport | undefined = redisPlacement
+  const durationS = Math.round((Date.now() - startedAt) / 1000);
+  const crossnode: CrossNodeReport | undefined = redisPlacement
     ? {
         redis: `${redisPlacement}; appendonly yes, appendfsync ${BENCH_APPENDFSYNC}`,
-        results: crossnode,
+        results: run.crossnode,
       }
     : undefined;
-  const written = await (merge ? mergeIntoLatest : writeReports)({
+  const input = {
     plan,
-    partial: partial && !merge,
-    results,
-    ...(crossNodeReport ? { crossnode: crossNodeReport } : {}),
-    failures,
+    partial: args.partial && !args.merge,
+    results: run.results,
+    ...(crossnode ? { crossnode } : {}),
+    failures: run.failures,
     meta: {
       date: new Date().toISOString(),
       durationS,
@@ -543,19 +515,60 @@ async function main() {
       command: quick ? 'pnpm bench --quick' : 'pnpm bench',
       args: process.argv.slice(2),
     },
-  });
+  };
+  const written = await writeReports(args.merge ? await mergeIntoLatest(input) : input);
   for (const file of written) log(`wrote ${file}`);
-  if (failures.length > 0) {
-    console.error(`\n${failures.length} failure(s):`);
-    for (const failure of failures) console.error(`  - ${failure}`);
+  if (run.failures.length > 0) {
+    console.error(`\n${run.failures.length} failure(s):`);
+    for (const failure of run.failures) console.error(`  - ${failure}`);
     console.error(`\nFAILED in ${durationS} s`);
     process.exit(1);
   }
   log(`all deliveries 100%, no server crashed; done in ${durationS} s`);
 }
 
-main().catch(async (error: unknown) => {
+/** Every selected group, adapter and variant; returns where redis-server ran, if it did. */
+async function measureAll(run: BenchRun): Promise<string> {
+  const { plan, pool, args } = run;
+  const adapters = ADAPTERS.filter((a) => !args.adapters || args.adapters.includes(a.adapter));
+  const groups = GROUPS.filter((g) => !args.groups || args.groups.includes(g));
+  const perAdapter = groups.filter((g) => PER_ADAPTER_GROUPS.includes(g));
+  for (const { adapter, variants: all } of perAdapter.length ? adapters : []) {
+    const variants = all.filter((v) => !args.variants || args.variants.includes(v));
+    // Ours, raw and peer back to back, scenario by scenario, so that they see the same load.
+    for (const group of perAdapter) {
+      if (group === 'idle') for (const v of variants) await idleGroup(run, adapter, v);
+      if (group === 'fanout' && !plan.fanoutOnIdle) {
+        for (const { n, events, rounds } of plan.fanout) {
+          for (const v of variants) await fanoutGroup(run, adapter, v, n, events, rounds);
+        }
+      }
+      if (group === 'storm') {
+        const servers = new Map<number, Plan['storm']>();
+        for (const c of plan.storm)
+          servers.set(c.maxConnections, [...(servers.get(c.maxConnections) ?? []), c]);
+        for (const cases of servers.values())
+          for (const v of variants) await stormGroup(run, adapter, v, cases);
+      }
+      if (group === 'poll') {
+        for (const n of plan.poll.n) for (const v of variants) await pollGroup(run, adapter, v, n);
+      }
+      if (!pool.allAlive) throw new Error('a load generator died');
+    }
+  }
+  if (!groups.includes('crossnode')) return '';
+  const { redisPlacement } = await crossNodeGroup({
+    plan,
+    pool,
+    workersFor: (n) => run.workersFor(n),
+    record: (scenario, topology, m) => run.recordCrossNode(scenario, topology, m),
+    log,
+  });
+  if (!pool.allAlive) throw new Error('a load generator died');
+  return redisPlacement;
+}
+
+main().catch((error: unknown) => {
   console.error(error);
-  await pool?.stop().catch(() => {});
   process.exit(1);
 });

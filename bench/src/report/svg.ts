@@ -1,9 +1,7 @@
 /** Small hand-written SVG bar charts (no charting dependency). */
 
-export interface BarGroup {
-  label: string;
-  bars: Array<{ series: string; value: number | null }>;
-}
+export type BarGroup = { label: string; bars: Array<{ series: string; value: number | null }> };
+type BarChart = { title: string; unit: string; groups: BarGroup[]; legend: Record<string, string> };
 
 const COLORS: Record<string, string> = {
   ours: '#2f6fdf',
@@ -23,20 +21,9 @@ function niceMax(value: number): number {
 }
 
 /** A horizontal grouped bar chart: one group per adapter, one bar per series. */
-export function barChart(options: {
-  title: string;
-  unit: string;
-  groups: BarGroup[];
-  legend: Record<string, string>;
-}): string {
-  const { title, unit, groups, legend } = options;
-  const barHeight = 14;
-  const gap = 3;
-  const groupGap = 12;
-  const left = 90;
-  const width = 720;
+export function barChart({ title, unit, groups, legend }: BarChart): string {
+  const [barHeight, gap, groupGap, left, width, top] = [14, 3, 12, 90, 720, 44];
   const plotWidth = width - left - 80;
-  const top = 44;
   const values = groups.flatMap((g) => g.bars.map((b) => b.value ?? 0));
   const max = niceMax(Math.max(0, ...values));
   let y = top;
@@ -48,12 +35,9 @@ export function barChart(options: {
     );
     for (const bar of group.bars) {
       const w = bar.value === null ? 0 : Math.max(1, (bar.value / max) * plotWidth);
-      const color = COLORS[bar.series] ?? '#555';
-      parts.push(
-        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${color}"/>`,
-      );
       const label = bar.value === null ? 'n/a' : formatValue(bar.value);
       parts.push(
+        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${COLORS[bar.series] ?? '#555'}"/>`,
         `<text x="${(left + w + 4).toFixed(1)}" y="${y + barHeight - 3}" font-size="11">${escapeXml(label)}</text>`,
       );
       y += barHeight + gap;
@@ -63,8 +47,8 @@ export function barChart(options: {
   const axisY = y;
   for (let i = 0; i <= 4; i += 1) {
     const x = left + (plotWidth * i) / 4;
-    parts.push(`<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${axisY}" stroke="#ddd"/>`);
     parts.push(
+      `<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${axisY}" stroke="#ddd"/>`,
       `<text x="${x}" y="${axisY + 14}" text-anchor="middle" font-size="10" fill="#555">${formatValue((max * i) / 4)}</text>`,
     );
   }
@@ -86,9 +70,5 @@ export function barChart(options: {
   ].join('\n');
 }
 
-function formatValue(value: number): string {
-  if (value === 0) return '0';
-  if (value >= 100) return value.toFixed(0);
-  if (value >= 10) return value.toFixed(1);
-  return value.toFixed(2);
-}
+const formatValue = (value: number) =>
+  value === 0 ? '0' : value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2);

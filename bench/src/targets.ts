@@ -1,0 +1,206 @@
+/** The targets of the issue as data, checked against one run. */
+import { ADAPTERS, type Plan } from './plan.js';
+import type { Adapter } from './protocol.js';
+import { n } from './report/format.js';
+import {
+  addedP99Ms,
+  type CrossNodeResults,
+  type Measurement,
+  type Results,
+  type ScenarioResults,
+} from './results.js';
+
+/** One target of the issue, checked on one adapter, from one run. */
+export interface TargetCheck {
+  id: string;
+  target: string;
+  adapter: Adapter;
+  scenario: string;
+  value: number | null;
+  limit: number;
+  unit: string;
+  /** true: met; false: missed; null: not measured. */
+  met: boolean | null;
+  /** How far off, in words ("1.23x over", "+0.4 KiB over"…). */
+  margin: string;
+}
+
+/** The scenarios the targets and charts read: the largest of each kind in the plan. */
+export function largest(plan: Plan) {
+  const fanoutN = Math.max(...plan.fanout.map((f) => f.n));
+  const idleN = Math.max(...plan.idle);
+  const pollN = Math.max(...plan.poll.n);
+  const crossN = plan.crossnode.sizes[0]?.n ?? 1000; // the cross-node target's size: the first
+  return {
+    idle: `idle-${idleN}`,
+    idleN,
+    fanout: `fanout-${fanoutN}-64B`,
+    latency: `latency-${fanoutN}`,
+    fanoutN,
+    poll: `poll-${pollN}`,
+    pollN,
+    crossnode: `crossnode-${crossN}`,
+    crossN,
+  };
+}
+type Largest = ReturnType<typeof largest>;
+
+export const CROSS_NODE_ADDED_P99_MS = 5;
+
+type M = Measurement | undefined;
+type Field = (m: Measurement) => number | null;
+const ok = (m: M): m is Measurement => m !== undefined && m.error === undefined;
+/** a / b of one field, when both were measured cleanly. */
+const over = (a: M, b: M, f: Field) =>
+  ok(a) && ok(b) && f(a) !== null && f(b) ? f(a)! / f(b)! : null;
+const minus = (a: M, b: M, f: Field) =>
+  ok(a) && ok(b) && f(a) !== null && f(b) !== null ? f(a)! - f(b)! : null;
+const cpu: Field = (m) => m.cpuUsPerEvent;
+const mem: Field = (m) => m.memPerConnKB;
+
+interface Context {
+  big: Largest;
+  /** This adapter's results in the target's scenario, and another adapter's. */
+  own: ScenarioResults;
+  of: (adapter: Adapter) => ScenarioResults;
+  /** The cross-node results in the target's scenario. */
+  cross: CrossNodeResults[string];
+}
+
+interface Target {
+  id: string;
+  target: (big: Largest, plan: Plan) => string;
+  scenario: keyof Largest;
+  /** Checked on each adapter (default), or on one. */
+  adapter?: Adapter;
+  value: (c: Context) => number | null;
+  /** Checked only when this holds (a set-up that older runs lack). */
+  only?: (c: Context) => boolean;
+  rule: {
+    limit: number;
+    unit: string;
+    better: 'lower' | 'higher';
+    kind: 'ratio' | 'delta' | 'abs';
+  };
+}
+
+const crossTarget = (over: string, vs: string) => (big: Largest) =>
+  `fan-out through Redis ${over} adds at most ${CROSS_NODE_ADDED_P99_MS} ms to p99 at ${n(big.crossN)} clients (against ${vs} in memory, same run, median of rounds)`;
+
+export const TARGETS: Target[] = [
+  {
+    id: 'cpu-vs-raw',
+    target: () => 'CPU per delivered event within 1.10x of the raw baseline',
+    scenario: 'fanout',
+    value: (c) => over(c.own.ours, c.own.raw, cpu),
+    rule: { limit: 1.1, unit: 'x', better: 'lower', kind: 'ratio' },
+  },
+  {
+    id: 'mem-vs-raw',
+    target: () => 'memory per idle connection within +1 KiB of the raw baseline',
+    scenario: 'idle',
+    value: (c) => minus(c.own.ours, c.own.raw, mem),
+    rule: { limit: 1, unit: 'KiB', better: 'lower', kind: 'delta' },
+  },
+  {
+    id: 'hono-vs-node-raw',
+    target: () => 'Hono adapter on @hono/node-server within 1.5x of raw node:http CPU per event',
+    scenario: 'fanout',
+    adapter: 'hono',
+    value: (c) => over(c.own.ours, c.of('node-http').raw, cpu),
+    rule: { limit: 1.5, unit: 'x', better: 'lower', kind: 'ratio' },
+  },
+  {
+    id: 'broadcast-vs-better-sse',
+    target: () => 'broadcast at least 1.5x less CPU per delivered event than better-sse',
+    scenario: 'fanout',
+    adapter: 'node-http',
+    value: (c) => over(c.own.peer, c.own.ours, cpu),
+    rule: { limit: 1.5, unit: 'x', better: 'higher', kind: 'ratio' },
+  },
+  {
+    id: 'held-streams',
+    target: (big) => `${n(big.idleN)} held streams with 100% delivery`,
+    scenario: 'idle',
+    value: (c) => {
+      const m = c.own.ours;
+      return m !== undefined && m.error === undefined && m.expected > 0
+        ? Math.min(m.connected / c.big.idleN, m.delivered / m.expected) * 100
+        : null;
+    },
+    rule: { limit: 100, unit: '%', better: 'higher', kind: 'abs' },
+  },
+  {
+    id: 'uws-mem',
+    target: () => 'uWS at most 2 KiB per connection',
+    scenario: 'idle',
+    adapter: 'uws',
+    value: (c) => {
+      const m = c.own.ours;
+      return ok(m) ? m.memPerConnKB : null;
+    },
+    rule: { limit: 2, unit: 'KiB', better: 'lower', kind: 'abs' },
+  },
+  {
+    id: 'p99-vs-raw',
+    target: (big) =>
+      `p99 latency of a broadcast to ${n(big.fanoutN)} clients below the raw baseline's`,
+    scenario: 'latency',
+    value: (c) => over(c.own.ours, c.own.raw, (m) => m.p99Ms),
+    rule: { limit: 1, unit: 'x', better: 'lower', kind: 'ratio' },
+  },
+  {
+    id: 'crossnode-added-p99-one',
+    target: crossTarget('on one server', 'that server'),
+    scenario: 'crossnode',
+    adapter: 'node-http',
+    only: (c) => c.cross.redisOne !== undefined,
+    value: (c) => addedP99Ms(c.cross.single, c.cross.redisOne),
+    rule: { limit: CROSS_NODE_ADDED_P99_MS, unit: 'ms', better: 'lower', kind: 'delta' },
+  },
+  {
+    id: 'crossnode-added-p99',
+    target: (big, plan) => crossTarget(`over ${plan.crossnode.nodes} servers`, 'one server')(big),
+    scenario: 'crossnode',
+    adapter: 'node-http',
+    value: (c) => addedP99Ms(c.cross.single, c.cross.redis),
+    rule: { limit: CROSS_NODE_ADDED_P99_MS, unit: 'ms', better: 'lower', kind: 'delta' },
+  },
+];
+
+const fmt = (value: number) => value.toFixed(2);
+
+function marginOf({ kind, unit, limit }: Target['rule'], value: number, met: boolean): string {
+  if (kind === 'ratio')
+    return met ? `within (${fmt(value)}x)` : `missed: ${fmt(value)}x vs ${fmt(limit)}x`;
+  if (kind === 'delta')
+    return met
+      ? `within (${value >= 0 ? '+' : ''}${fmt(value)} ${unit})`
+      : `missed by ${fmt(value - limit)} ${unit}`;
+  return met
+    ? `met (${fmt(value)} ${unit})`
+    : `missed: ${fmt(value)} ${unit} vs ${fmt(limit)} ${unit}`;
+}
+
+export function checkTargets(
+  results: Results,
+  plan: Plan,
+  crossnode: CrossNodeResults = {},
+): TargetCheck[] {
+  const big = largest(plan);
+  return TARGETS.flatMap((t) =>
+    (t.adapter ? [t.adapter] : ADAPTERS.map((a) => a.adapter)).flatMap((adapter) => {
+      const scenario = big[t.scenario] as string;
+      const of = (other: Adapter) => results[other]?.[scenario] ?? {};
+      const c: Context = { big, own: of(adapter), of, cross: crossnode[scenario] ?? {} };
+      if (t.only && !t.only(c)) return [];
+      const value = t.value(c);
+      const measured = value !== null && Number.isFinite(value);
+      const { limit, unit, better } = t.rule;
+      const met = measured ? (better === 'lower' ? value <= limit : value >= limit) : null;
+      const target = t.target(big, plan);
+      const margin = measured ? marginOf(t.rule, value, met!) : 'not measured';
+      return [{ id: t.id, target, adapter, scenario, value, limit, unit, met, margin }];
+    }),
+  );
+}
