@@ -8,6 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 const PACKAGES = {
   chromium: '/usr/bin/chromium',
   'redis-server': '/usr/bin/redis-server',
+  nginx: '/usr/sbin/nginx',
+  haproxy: '/usr/sbin/haproxy',
 };
 
 export function ensureSystemDeps(names) {

@@ -4,6 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { printSnippetCheck, runSnippetCheck } from './check-snippets.mjs';
+import { ensurePythonDeps } from './ensure-python-deps.mjs';
 import { ensureSystemDeps } from './ensure-system-deps.mjs';
 import { failureDigest } from './failure-digest.mjs';
 import { ADAPTERS, EXTRA_NODE_MAJORS, runNodeMatrix } from './node-matrix.mjs';
@@ -23,8 +25,10 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 // The encoder's property tests run 100,000 random events in the full suite (2,000 by default).
 process.env.FUZZ_RUNS ??= '100000';
 
-console.log('=== system packages the tests need: chromium, redis-server');
-ensureSystemDeps(['chromium', 'redis-server']);
+console.log('=== system packages the tests need: chromium, redis-server, nginx, haproxy');
+ensureSystemDeps(['chromium', 'redis-server', 'nginx', 'haproxy']);
+console.log('=== Python packages the lenient-client tests drive: httpx, httpx-sse');
+ensurePythonDeps();
 
 const lintOk = run('lint and format', bin('biome'), ['ci', '.']);
 const turboOk = run('typecheck, build, test, check-exports', bin('turbo'), [
@@ -42,9 +46,21 @@ const node20 = printSummary();
 const matrix = await runNodeMatrix(root);
 const installed = runPackInstall(root);
 const matrixOk = printMatrix(node20, matrix, installed);
+console.log('\n=== README and JSDoc TypeScript snippets: strict tsc on the packed packages');
+const snippets = runSnippetCheck(root);
+const snippetsOk = printSnippetCheck(snippets);
+printTable(
+  `TypeScript snippets (${snippets.snippets}, README and JSDoc), strict tsc, skipLibCheck: false`,
+  ['npm install (no EBADENGINE)', 'ESM nodenext', 'CJS node16'],
+  [[snippets.results.install ?? '-', snippets.results.ESM ?? '-', snippets.results.CJS ?? '-']],
+);
 printFailures(node20, matrix, lintOk);
+if (!snippetsOk) {
+  console.log('--- TypeScript snippets (node scripts/check-snippets.mjs)');
+  for (const error of snippets.errors.slice(0, 25)) console.log(error);
+}
 const seconds = Math.round((Date.now() - started) / 1000);
-const ok = lintOk && turboOk && matrixOk;
+const ok = lintOk && turboOk && matrixOk && snippetsOk;
 console.log(`\n${ok ? 'ALL PASSED' : 'FAILED'} in ${seconds} s`);
 process.exit(ok ? 0 : 1);
 

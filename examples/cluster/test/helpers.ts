@@ -36,9 +36,15 @@ export async function tailsListening(admin: Redis, count: number, timeoutMs = 20
   );
 }
 
-/** Every entry id of the example stream, oldest first. */
+/**
+ * The SSE id of every entry of the example stream, oldest first: `<epoch>.<entry id>`, the epoch
+ * being the one the store keeps in each entry (see packages/redis/README.md).
+ */
 export async function streamIds(admin: Redis): Promise<string[]> {
-  return (await admin.xrange(EXAMPLE_STREAM_KEY, '-', '+')).map(([id]) => id);
+  return (await admin.xrange(EXAMPLE_STREAM_KEY, '-', '+')).map(([id, fields]) => {
+    const at = fields.indexOf('epoch');
+    return at >= 0 && at % 2 === 0 ? `${fields[at + 1]}.${id}` : id;
+  });
 }
 
 /** Resolves once `check()` holds, checking every 10 ms; rejects after `timeoutMs` naming `what`. */

@@ -58,7 +58,7 @@ it('starts Redis, three nodes, a balancer and a publisher in one command, and st
   await second.waitForEvents(3, 20_000);
   const shared = second.events.find((event) => first.events.some((e) => e.id === event.id));
   expect(shared?.data).toMatch(/^message #\d+ via (node-http|koa|uws)$/);
-  expect(output).toMatch(/published #\d+ via (node-http|koa|uws): id \d+-\d+/);
+  expect(output).toMatch(/published #\d+ via (node-http|koa|uws): id [0-9a-z]{8}\.\d+-\d+/);
 
   child.kill('SIGINT');
   expect(await exited).toBe(0);

@@ -24,7 +24,7 @@ export async function buildApp({
   ...fastifyOptions
 }: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions);
-  const channel = createExampleChannel();
+  const channel = createExampleChannel(env);
 
   // Registered on the root instance, each applies to every route and to URLs no route answers.
   // The first registration that matches a request serves it: /score?stream=true is the score.

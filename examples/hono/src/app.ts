@@ -21,7 +21,7 @@ export interface AppOptions {
 /** The example app; `main.ts` only serves it. */
 export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
   const app = new Hono();
-  const channel = createExampleChannel();
+  const channel = createExampleChannel(env);
   // Quickstart 2: GET /score streams the score every 3 seconds to at most 100 clients.
   const score = sse({
     requestMatcher: uriMatch('/score'),

@@ -117,14 +117,43 @@ export async function publishRequest(
   }
 }
 
-/** Reads a request body as UTF-8 text, or `undefined` when it is over {@link MAX_PUBLISH_BYTES}. */
-export async function readBody(body: AsyncIterable<Uint8Array>): Promise<string | undefined> {
+/** A publish body as text, or what to answer instead (`null`: the client has gone, answer nothing). */
+export type BodyRead = { text: string } | { answer: PublishAnswer | null };
+
+/**
+ * Reads a request body as UTF-8 text, within {@link MAX_PUBLISH_BYTES} (413 beyond). A body that
+ * cannot be read (the client left mid-body, the framing broke) publishes nothing: the request is
+ * dropped when its connection is gone, else answered 400. Never rejects.
+ */
+export async function readBody(body: AsyncIterable<Uint8Array>): Promise<BodyRead> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > MAX_PUBLISH_BYTES) return undefined;
-    chunks.push(chunk);
+  try {
+    for await (const chunk of body) {
+      size += chunk.byteLength;
+      if (size > MAX_PUBLISH_BYTES) {
+        return {
+          answer: { status: 413, body: { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` } },
+        };
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (isClientGone(body, error)) return { answer: null };
+    return {
+      answer: { status: 400, body: { error: `the body could not be read: ${describe(error)}` } },
+    };
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { text: Buffer.concat(chunks).toString('utf8') };
+}
+
+function isClientGone(body: unknown, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  const socket = (body as { socket?: { destroyed?: boolean } | null }).socket;
+  return socket?.destroyed === true;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

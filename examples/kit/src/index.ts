@@ -1,5 +1,6 @@
 export { echoRequest, type RequestEcho } from './echo.js';
 export {
+  type BodyRead,
   createExampleChannel,
   EXAMPLE_STREAM_KEY,
   type ExampleEvents,

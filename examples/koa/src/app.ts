@@ -4,7 +4,6 @@ import {
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
-  MAX_PUBLISH_BYTES,
   processMetrics,
   publishRequest,
   readBody,
@@ -21,7 +20,7 @@ export interface AppOptions {
 /** The example app; `main.ts` only listens. */
 export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
   const app = new Koa();
-  const channel = createExampleChannel();
+  const channel = createExampleChannel(env);
   // Quickstart 2: GET /score streams the score every 3 seconds to at most 100 clients.
   const score = sse({
     requestMatcher: uriMatch('/score'),
@@ -41,11 +40,15 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
         ctx.body = { error: 'use POST' };
         return;
       }
-      const body = await readBody(ctx.req);
+      const read = await readBody(ctx.req);
       const answer =
-        body === undefined
-          ? { status: 413, body: { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` } }
-          : await publishRequest(channel, body, ctx.get('Content-Type') || undefined);
+        'text' in read
+          ? await publishRequest(channel, read.text, ctx.get('Content-Type') || undefined)
+          : read.answer;
+      if (!answer) {
+        ctx.respond = false; // the client has gone
+        return;
+      }
       ctx.status = answer.status;
       ctx.body = answer.body;
     } else if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {

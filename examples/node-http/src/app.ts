@@ -5,7 +5,6 @@ import {
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
-  MAX_PUBLISH_BYTES,
   processMetrics,
   publishRequest,
   readBody,
@@ -14,6 +13,7 @@ import {
 import { sseMiddleware } from '@sse-middleware/node-http';
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
+  if (res.destroyed) return;
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
 }
@@ -25,18 +25,19 @@ export interface AppOptions {
 
 /** The example app as a node:http request listener; `main.ts` only listens. */
 export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
-  const channel = createExampleChannel();
+  const channel = createExampleChannel(env);
 
   /** The app without streaming: what a user already has. */
   async function handler(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/publish') {
       if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
-      const body = await readBody(req as AsyncIterable<Uint8Array>);
-      if (body === undefined)
-        return sendJson(res, 413, { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` });
-      const answer = await publishRequest(channel, body, req.headers['content-type']);
-      return sendJson(res, answer.status, answer.body);
+      const read = await readBody(req as AsyncIterable<Uint8Array>);
+      const answer =
+        'text' in read
+          ? await publishRequest(channel, read.text, req.headers['content-type'])
+          : read.answer;
+      return answer && sendJson(res, answer.status, answer.body);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendJson(res, 405, { error: 'method not allowed' });

@@ -11,7 +11,7 @@ import {
   publishRequest,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
-import { sse, type UwsRequestCopy } from '@sse-middleware/uws';
+import { guardFraming, sse, type UwsRequestCopy } from '@sse-middleware/uws';
 
 interface Reply {
   status: number;
@@ -47,7 +47,7 @@ export interface AppOptions {
 
 /** The example app; `main.ts` only listens. */
 export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
-  const channel = createExampleChannel();
+  const channel = createExampleChannel(env);
 
   /** The app without streaming, as a plain function: the uWS routes answer with it, and so do streams. */
   function route(method: string, url: string, headers: Readonly<Record<string, string>>): Reply {
@@ -112,26 +112,39 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     .get('/score', scores)
     .get('/events', events)
     .get('/*', streams)
-    .post('/publish', (res, req) => {
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      const contentType = req.getHeader('content-type');
-      void publish(res, contentType).then((reply) => {
-        if (!aborted) res.cork(() => send(res, reply));
-      });
-    })
-    .any('/*', (res, req) => {
-      // getCaseSensitiveMethod() is lower-cased too once an earlier route has yielded (uWS v20.30).
-      const method = req.getMethod().toUpperCase();
-      const query = req.getQuery();
-      const headers: Record<string, string> = {};
-      req.forEach((key, value) => {
-        headers[key] = value;
-      });
-      send(res, route(method, query ? `${req.getUrl()}?${query}` : req.getUrl(), headers), method);
-    });
+    // uWS runs one handler per request, with nothing in front: every route refuses ambiguous
+    // framing (two Content-Lengths, a Transfer-Encoding other than chunked) before it reads
+    // anything, as the sse() handlers above do, so no request hidden in a body ever runs.
+    .post(
+      '/publish',
+      guardFraming((res, req) => {
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        const contentType = req.getHeader('content-type');
+        void publish(res, contentType).then((reply) => {
+          if (!aborted) res.cork(() => send(res, reply));
+        });
+      }),
+    )
+    .any(
+      '/*',
+      guardFraming((res, req) => {
+        // getCaseSensitiveMethod() is lower-cased too once an earlier route has yielded (uWS v20.30).
+        const method = req.getMethod().toUpperCase();
+        const query = req.getQuery();
+        const headers: Record<string, string> = {};
+        req.forEach((key, value) => {
+          headers[key] = value;
+        });
+        send(
+          res,
+          route(method, query ? `${req.getUrl()}?${query}` : req.getUrl(), headers),
+          method,
+        );
+      }),
+    );
 
   return {
     app,

@@ -75,3 +75,19 @@ export function firstCompressedEvent(url: string, acceptEncoding: Encoding): Pro
     req.end();
   });
 }
+
+/**
+ * The first event's data, parsed as the JSON the inner app answers for `GET /`: what the default
+ * poll streams when it read the route uncompressed. Throws, quoting the text, when it did not.
+ */
+export function polledEcho(text: string): unknown {
+  const data = /(?:^|\n)data: ([^\n]*)\n/.exec(text)?.[1];
+  if (data === undefined) throw new Error(`no data line in ${JSON.stringify(text)}`);
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw new Error(
+      `the polled body is not the route's JSON: ${JSON.stringify(data.slice(0, 200))}`,
+    );
+  }
+}

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { dirname } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { framingContractTests } from './example-framing.js';
+import { hostileClientTests, MEMORY_ID, spawnExampleMain } from './example-hostile.js';
 import type { ConformanceServer } from './harness.js';
-import { fetchRaw, openStream, type RawStream } from './http-client.js';
+import { afterHeadComment, fetchRaw, openStream, type RawStream } from './http-client.js';
 
 export interface ExampleHarness {
   /** The server's name, e.g. `fastify`. */
@@ -19,10 +19,16 @@ const SSE_CONTENT_TYPE = 'text/event-stream;charset=UTF-8';
 /** The route contract every example shares, whatever its server. */
 export function describeExampleContract(example: ExampleHarness): void {
   describe(`example contract: ${example.name}`, () => {
-    const serve = async () => {
+    /** Starts the example for this test; closing it early is fine, it is closed once. */
+    const serve = async (): Promise<ConformanceServer> => {
       const server = await example.start();
-      onTestFinished(() => server.close());
-      return server;
+      let closed: Promise<void> | undefined;
+      const close = () => {
+        closed ??= server.close();
+        return closed;
+      };
+      onTestFinished(close);
+      return { ...server, close };
     };
 
     it('GET / answers a JSON echo of the request with a `now` timestamp', async () => {
@@ -106,19 +112,20 @@ export function describeExampleContract(example: ExampleHarness): void {
       const { url } = await serve();
       const events = await openStream(`${url}/events`);
       expect(events.headers['content-type']).toBe(SSE_CONTENT_TYPE);
-      await events.waitForText((text) => text.startsWith('retry: 2000\n\n'));
+      await events.waitForText((text) => afterHeadComment(text).startsWith('retry: 2000\n'));
       const text = await postPublish(url, 'hello, world', 'text/plain');
-      expect(text).toEqual({ status: 202, body: { id: '1' } });
+      expect(text).toEqual({ status: 202, body: { id: expect.stringMatching(MEMORY_ID) } });
       const json = await postPublish(
         url,
         JSON.stringify({ event: 'greeting', data: { to: 'you' } }),
         'application/json',
       );
-      expect(json).toEqual({ status: 202, body: { id: '2' } });
+      expect(json).toEqual({ status: 202, body: { id: expect.stringMatching(MEMORY_ID) } });
+      const ids = [text, json].map((answer) => (answer.body as { id: string }).id);
       const received = await events.waitForEvents(2);
       expect(received.map((e) => [e.id, e.event ?? 'message', e.data])).toEqual([
-        ['1', 'message', 'hello, world'],
-        ['2', 'greeting', '{"to":"you"}'],
+        [ids[0], 'message', 'hello, world'],
+        [ids[1], 'greeting', '{"to":"you"}'],
       ]);
       events.destroy();
     });
@@ -126,7 +133,7 @@ export function describeExampleContract(example: ExampleHarness): void {
     it('POST /publish answers 400 with the reason for an event the encoder refuses, and publishes nothing', async () => {
       const { url } = await serve();
       const events = await openStream(`${url}/events`);
-      await events.waitForText((text) => text.startsWith('retry:'));
+      await events.waitForText((text) => afterHeadComment(text).startsWith('retry:'));
       const refused = await postPublish(
         url,
         JSON.stringify({ event: 'bad\nname', data: 1 }),
@@ -136,7 +143,7 @@ export function describeExampleContract(example: ExampleHarness): void {
       expect(JSON.stringify(refused.body)).toMatch(/event.*must not contain CR, LF or NUL/);
       expect((await postPublish(url, '{not json', 'application/json')).status).toBe(400);
       const next = await postPublish(url, 'after the refusals', 'text/plain');
-      expect(next).toEqual({ status: 202, body: { id: '1' } });
+      expect(next).toEqual({ status: 202, body: { id: expect.stringMatching(/\.1$/) } });
       const [only] = await events.waitForEvents(1);
       expect(only?.data).toBe('after the refusals');
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -146,12 +153,15 @@ export function describeExampleContract(example: ExampleHarness): void {
 
     it('GET /events replays what a reconnecting client missed after its Last-Event-ID', async () => {
       const { url } = await serve();
-      for (const n of [1, 2, 3]) await postPublish(url, `event ${n}`, 'text/plain');
-      const resumed = await openStream(`${url}/events`, { headers: { 'Last-Event-ID': '1' } });
+      const ids: string[] = [];
+      for (const n of [1, 2, 3]) {
+        ids.push(((await postPublish(url, `event ${n}`, 'text/plain')).body as { id: string }).id);
+      }
+      const resumed = await openStream(`${url}/events`, { headers: { 'Last-Event-ID': ids[0]! } });
       const replayed = await resumed.waitForEvents(2);
       expect(replayed.map((e) => [e.id, e.data])).toEqual([
-        ['2', 'event 2'],
-        ['3', 'event 3'],
+        [ids[1], 'event 2'],
+        [ids[2], 'event 3'],
       ]);
       resumed.destroy();
     });
@@ -166,24 +176,29 @@ export function describeExampleContract(example: ExampleHarness): void {
     });
 
     it('starts from src/main.ts on PORT and HOST, heartbeats every HEARTBEAT_MS, and stops cleanly on SIGINT', async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', example.main], {
-        cwd: dirname(dirname(example.main)),
-        env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HEARTBEAT_MS: '150' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      onTestFinished(() => {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      });
-      const url = await announcedUrl(child);
+      const { url, child } = await spawnExampleMain(example.main, { HEARTBEAT_MS: '150' });
       const stream = await openStream(`${url}/?stream=true`);
       await stream.waitForEvents(1, 3000);
       const idle = await openStream(`${url}/events`);
-      await idle.waitForText((text) => (text.match(/^:\n\n/gm) ?? []).length >= 2, 5000);
+      await idle.waitForText(
+        (text) => (afterHeadComment(text).match(/^:\n/gm) ?? []).length >= 2,
+        5000,
+      );
       idle.destroy();
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code).toBe(0);
     });
+
+    describe('request smuggling and pipelining', () =>
+      framingContractTests({ serve, postPublish }));
+
+    describe('hostile clients and restarts', () =>
+      hostileClientTests({
+        serve,
+        spawnMain: () => spawnExampleMain(example.main),
+        postPublish,
+      }));
   });
 }
 
@@ -222,29 +237,5 @@ function postPublish(
     );
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-function announcedUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(
-      () => reject(new Error(`example did not announce its URL in 15 s; output: ${output}`)),
-      15_000,
-    );
-    const read = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout?.on('data', read);
-    child.stderr?.on('data', read);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`example exited with ${code} before listening; output: ${output}`));
-    });
   });
 }

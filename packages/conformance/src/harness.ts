@@ -11,6 +11,9 @@ import type { CloseOptions, SseOptions } from '@sse-middleware/core';
  * - `GET /throw`: the handler throws `new Error('inner failure')`; the framework answers as it
  *   always does for an uncaught handler error (500 in every framework here);
  * - anything else: 200, `application/json`, body {@link EchoBody} (for every method).
+ *
+ * Every fixture answers through {@link innerResponse}, which counts what it answers by path, so a
+ * test can tell whether the inner app ran for a request ({@link innerRequestCount}).
  */
 export interface ConformanceHarness {
   /** The adapter's name as shown in test titles, e.g. `node-http`. */
@@ -45,6 +48,11 @@ export interface Capabilities {
 
 export const CORS_ORIGIN = 'https://app.example';
 
+/** What a fixture's `failingUpstream` middleware throws, so tests can tell it from other errors. */
+export class UpstreamFailure extends Error {
+  override name = 'UpstreamFailure';
+}
+
 export interface ConformanceServer {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
@@ -64,12 +72,20 @@ export interface EchoBody {
 
 export const MULTIBYTE_TEXT = 'héllo wörld ✓ 😀 𝄞 日本語';
 
+const innerRequests = new Map<string, number>();
+
+/** How many requests for `path` the inner app has answered (in this process): 0 means it never ran. */
+export function innerRequestCount(path: string): number {
+  return innerRequests.get(path) ?? 0;
+}
+
 /** The inner app's answer, shared so that every adapter's fixture answers alike. */
 export function innerResponse(
   method: string,
   path: string,
   query: string,
 ): { status: number; contentType: string; body: string } {
+  innerRequests.set(path, innerRequestCount(path) + 1);
   if (path === '/throw') throw new Error('inner failure');
   const status = /^\/status\/(\d{3})$/.exec(path);
   if (status)

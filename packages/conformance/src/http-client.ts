@@ -174,6 +174,14 @@ export function openStream(
   });
 }
 
+/**
+ * The stream's text after the comment line some adapters open an event stream with (uWS sends
+ * `:\n` first: it puts the response head on the wire only with the first body byte). For tests that
+ * compare the engine's exact output; the suite's lenient-client tests check those first bytes.
+ */
+export const afterHeadComment = (text: string): string =>
+  text.startsWith(':\n') ? text.slice(2) : text;
+
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));

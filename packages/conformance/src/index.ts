@@ -6,7 +6,9 @@ import { crossServerTests } from './suite/cross-server.js';
 import { defaultPipelineTests } from './suite/default-pipeline.js';
 import { encodingTests } from './suite/encoding.js';
 import { faultTests } from './suite/faults.js';
+import { framingTests } from './suite/framing.js';
 import { headerTests } from './suite/headers.js';
+import { lenientClientTests } from './suite/lenient-clients.js';
 import { lifecycleTests } from './suite/lifecycle.js';
 import { limitTests } from './suite/limits.js';
 import { matchingTests } from './suite/matching.js';
@@ -20,9 +22,15 @@ export {
   firstCompressedEvent,
   GIVE_UP_MS,
   NO_TRANSFORM_DROPPED,
+  polledEcho,
   spacedEvents,
 } from './compressed-client.js';
 export { describeExampleContract, type ExampleHarness } from './example-contract.js';
+export {
+  AMBIGUOUS_FRAMINGS,
+  type AmbiguousFraming,
+  plainPost,
+} from './framing-cases.js';
 export {
   type Capabilities,
   CORS_ORIGIN,
@@ -30,10 +38,13 @@ export {
   type ConformanceServer,
   type EchoBody,
   type FixtureOptions,
+  innerRequestCount,
   innerResponse,
   MULTIBYTE_TEXT,
+  UpstreamFailure,
 } from './harness.js';
 export {
+  afterHeadComment,
   fetchRaw,
   openStream,
   type RawResponse,
@@ -41,6 +52,8 @@ export {
   sleep,
   until,
 } from './http-client.js';
+export { listening, listenNode } from './listen.js';
+export { type RawConnection, rawConnect, statusesIn } from './raw-socket.js';
 
 /**
  * The conformance suite, written once: every adapter runs it unchanged against its own real server.
@@ -60,10 +73,12 @@ export function describeConformance(harness: ConformanceHarness): void {
     describe('backpressure', () => backpressureTests(harness));
     describe('encoding', () => encodingTests(harness));
     describe('real clients', () => clientTests(harness));
+    describe('lenient clients', () => lenientClientTests(harness));
     describe('across servers', () => crossServerTests(harness));
     describe('graceful shutdown', () => shutdownTests(harness));
     describe('faults', () => faultTests(harness));
     describe('push: channels, replay, heartbeats, slow consumers, limits', () =>
       pushTests(harness));
+    describe('framing and pipelining', () => framingTests(harness));
   });
 }

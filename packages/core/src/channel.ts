@@ -1,10 +1,25 @@
 import type { ChunkSource, StreamContext } from './chunk.js';
-import { encodeEvent } from './encoder.js';
+import { encodeEvent, SseEncodeError } from './encoder.js';
 import type { SseRequest } from './request.js';
-import { createMemoryStore, type EventStore, type StoredEvent } from './store.js';
-import { assertFunction, assertPlainObject, assertString, invalid } from './validate.js';
+import {
+  createMemoryStore,
+  type EventStore,
+  type ReplayGapReason,
+  type StoredEvent,
+} from './store.js';
+import {
+  assertFunction,
+  assertPlainObject,
+  assertString,
+  describeValue,
+  invalid,
+} from './validate.js';
 
-/** Event name → payload type, e.g. `{ price: { symbol: string; value: number }; message: string }`. */
+/**
+ * Event name → payload type, e.g. `{ price: { symbol: string; value: number }; message: string }`:
+ * the default map, where any name goes. A channel takes any object type as its map (`E extends
+ * object`), an `interface` included, which has no index signature and so is no `EventMap` itself.
+ */
 export type EventMap = Record<string, unknown>;
 
 /**
@@ -12,7 +27,7 @@ export type EventMap = Record<string, unknown>;
  * `data` is the serialised text every client gets; `value` is the payload as published, when it
  * was published by this process (events from other processes, through a shared store, have none).
  */
-export type ChannelEvent<E extends EventMap = EventMap> = {
+export type ChannelEvent<E extends object = EventMap> = {
   [K in keyof E & string]: {
     readonly id: string;
     readonly event: K;
@@ -22,16 +37,16 @@ export type ChannelEvent<E extends EventMap = EventMap> = {
   };
 }[keyof E & string];
 
-export interface SubscribeOptions<E extends EventMap = EventMap> {
+export interface SubscribeOptions<E extends object = EventMap> {
   /** Only events published to one of these topics (and events without a topic). Default: every topic. */
-  topics?: readonly string[];
+  topics?: readonly string[] | undefined;
   /** Only events for which this returns true. */
-  filter?: (event: ChannelEvent<E>) => boolean;
+  filter?: ((event: ChannelEvent<E>) => boolean) | undefined;
 }
 
 export interface PublishOptions {
   /** The topic subscribers select by. */
-  topic?: string;
+  topic?: string | undefined;
 }
 
 export interface ChannelStats {
@@ -43,18 +58,26 @@ export interface ChannelStats {
 
 export interface ChannelOptions {
   /** Where events are kept for replay and get their ids. Default: `createMemoryStore()` (1000 events). */
-  store?: EventStore;
+  store?: EventStore | undefined;
   /** Told of a subscriber's filter that throws (that subscriber skips the event). Default: `console.error`. */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
   /** Turns payloads into `data` text. Default: strings as they are, anything else `JSON.stringify`. */
-  serializer?: (value: unknown) => string;
+  serializer?: ((value: unknown) => string) | undefined;
+  /**
+   * Let `publish` send the event names the library itself sends ({@link CONTROL_EVENTS}:
+   * `error`, `shutdown`, `replay-gap`). Default `false`: they are refused with
+   * `SseReservedEventError`, so that no publisher (or client of a publish endpoint) can forge them.
+   */
+  allowControlEvents?: boolean | undefined;
 }
 
-export interface Channel<E extends EventMap = EventMap> {
+export interface Channel<E extends object = EventMap> {
   /**
    * Publishes one event to every subscriber: encoded once, the same bytes written to every
-   * stream, kept in the store for replay. Resolves with its id. An event the encoder refuses
-   * (a newline in the event name, say) rejects with `SseEncodeError`, and nothing is published.
+   * stream, kept in the store for replay. Resolves with its id. A refused event rejects with an
+   * `SseEncodeError`, and nothing is published: a newline in the event name, say, data that the
+   * serializer cannot turn into text (`SseSerializeError`: cyclic, too deep, a BigInt, missing),
+   * or one of the library's own event names (`SseReservedEventError`).
    */
   publish<K extends keyof E & string>(
     event: K,
@@ -73,8 +96,43 @@ export interface Channel<E extends EventMap = EventMap> {
   close(): void;
 }
 
-/** The event a subscriber gets when its `Last-Event-ID` is older than the store retains. */
+/**
+ * The event a subscriber gets when its `Last-Event-ID` cannot be replayed completely. Its data is
+ * {@link ReplayGap} as JSON.
+ */
 export const REPLAY_GAP_EVENT = 'replay-gap';
+
+/** The event names the library sends itself, which channels refuse to publish by default. */
+export const CONTROL_EVENTS: readonly string[] = Object.freeze([
+  'error',
+  'shutdown',
+  REPLAY_GAP_EVENT,
+]);
+
+/** How much of a client's `Last-Event-ID` a `replay-gap` event echoes. */
+export const MAX_ECHOED_ID_LENGTH = 128;
+
+/** The data of a `replay-gap` event. */
+export interface ReplayGap {
+  /** The client's `Last-Event-ID`, cut to {@link MAX_ECHOED_ID_LENGTH} characters. */
+  lastEventId: string;
+  /** `true` when `lastEventId` was cut. */
+  truncated?: true;
+  /** The oldest event that follows, or `null` when the store holds none. */
+  oldestRetainedId: string | null;
+  /** Why the replay is incomplete: the id is too old, or it is not one of this store's. */
+  reason: ReplayGapReason;
+}
+
+/** A `publish` whose data the serializer cannot turn into text. Nothing was published. */
+export class SseSerializeError extends SseEncodeError {
+  override name = 'SseSerializeError';
+}
+
+/** A `publish` of an event name the library reserves (see {@link CONTROL_EVENTS}). Nothing was published. */
+export class SseReservedEventError extends SseEncodeError {
+  override name = 'SseReservedEventError';
+}
 
 /** Marks a source as push-based: the engine subscribes it rather than iterating it. */
 export const PUSH_SOURCE = Symbol.for('sse-middleware.push-source');
@@ -127,6 +185,20 @@ interface Held {
   maxBytes: number;
 }
 
+function replayGap(
+  lastEventId: string,
+  oldestRetainedId: string | null,
+  reason: ReplayGapReason = 'not-retained',
+): ReplayGap {
+  if (lastEventId.length <= MAX_ECHOED_ID_LENGTH) return { lastEventId, oldestRetainedId, reason };
+  return {
+    lastEventId: lastEventId.slice(0, MAX_ECHOED_ID_LENGTH),
+    truncated: true,
+    oldestRetainedId,
+    reason,
+  };
+}
+
 const textEncoder = new TextEncoder();
 
 const defaultSerializer = (value: unknown): string =>
@@ -135,13 +207,15 @@ const defaultSerializer = (value: unknown): string =>
 /**
  * A broadcast channel: publish once, every subscribed stream gets it, in order, with replay.
  *
- * ```ts
+ * ```ts context=koa-app,koa-sse
+ * import { createChannel, uriMatch } from '@sse-middleware/core';
+ *
  * const prices = createChannel<{ price: { symbol: string; value: number } }>();
  * app.use(sse({ requestMatcher: uriMatch('/prices'), source: prices.source(), heartbeat: 15_000 }));
  * await prices.publish('price', { symbol: 'ACME', value: 42 });
  * ```
  */
-export function createChannel<E extends EventMap = EventMap>(
+export function createChannel<E extends object = EventMap>(
   options: ChannelOptions = {},
 ): Channel<E> {
   assertPlainObject('createChannel(options)', options);
@@ -151,6 +225,10 @@ export function createChannel<E extends EventMap = EventMap>(
   }
   const serialize = options.serializer ?? defaultSerializer;
   assertFunction('createChannel(options).serializer', serialize);
+  const allowControlEvents = options.allowControlEvents ?? false;
+  if (typeof allowControlEvents !== 'boolean') {
+    throw invalid('createChannel(options).allowControlEvents', 'a boolean', allowControlEvents);
+  }
 
   const subscribers = new Set<Subscriber>();
   /** Streams still reading their replay: live events published meanwhile are held for them. */
@@ -197,14 +275,45 @@ export function createChannel<E extends EventMap = EventMap>(
     values.delete(stored.id);
   }
 
+  /** The data as text, or an `SseSerializeError` saying why it cannot be. */
+  function serializeData(event: string, data: unknown): string {
+    const what = `publish(${JSON.stringify(event)})`;
+    if (data === undefined) {
+      throw new SseSerializeError(
+        `${what}: the data is missing (received undefined); publish '' for an event without data`,
+      );
+    }
+    let text: unknown;
+    try {
+      text = serialize(data);
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new SseSerializeError(
+        `${what}: the serializer cannot turn the data into text (${reason})`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (typeof text !== 'string') {
+      throw new SseSerializeError(
+        `${what}: the serializer must return a string, returned ${describeValue(text).slice(0, 200)}`,
+      );
+    }
+    return text;
+  }
+
   async function publish(event: string, data: unknown, publishOptions: PublishOptions = {}) {
     assertString('publish(event)', event);
     assertPlainObject('publish(options)', publishOptions);
     const { topic } = publishOptions;
     if (topic !== undefined) assertString('publish(options).topic', topic);
-    const text = serialize(data);
-    if (typeof text !== 'string')
-      throw invalid('the serializer', 'a function returning a string', text);
+    if (!allowControlEvents && CONTROL_EVENTS.includes(event)) {
+      throw new SseReservedEventError(
+        `publish(${JSON.stringify(event)}): "${event}" is an event the library sends itself (${CONTROL_EVENTS.join(', ')}); createChannel({ allowControlEvents: true }) allows publishing it`,
+      );
+    }
+    const text = serializeData(event, data);
     const type = event === 'message' ? undefined : event;
     // Encoding first validates the event, so a refused one is never stored or sent.
     const body = encodeEvent({ event: type, data: text });
@@ -271,7 +380,7 @@ export function createChannel<E extends EventMap = EventMap>(
         const alreadyDelivered = replay.alreadyDelivered;
         const hasIt = (id: string) => replayed.has(id) || alreadyDelivered?.(id) === true;
         if (!replay.complete) {
-          const gap = { lastEventId, oldestRetainedId: replay.events[0]?.id ?? null };
+          const gap = replayGap(lastEventId, replay.events[0]?.id ?? null, replay.gapReason);
           delivery.send(
             textEncoder.encode(encodeEvent({ event: REPLAY_GAP_EVENT, data: JSON.stringify(gap) })),
           );

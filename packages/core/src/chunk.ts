@@ -34,5 +34,5 @@ export type ChunkSource = (
 /** The response of an inner handler, as the default chunk generator reads it. */
 export interface InnerResponse {
   status: number;
-  body?: string | null;
+  body?: string | null | undefined;
 }

@@ -2,7 +2,7 @@ import type { SseSink } from './sink.js';
 
 /**
  * Lets a sink tell the engine that the client left without creating the AbortSignal behind
- * `sink.signal`, which costs close to 1 KiB per stream. A sink that implements it (see
+ * `sink.signal`, a real cost per stream when thousands are open. A sink that implements it (see
  * {@link WatchableSink}) can create its signal only when someone reads it; other sinks are
  * watched through their signal.
  */
@@ -18,12 +18,19 @@ export interface ClientListener {
  * A sink the engine watches through {@link WATCH_CLIENT} instead of its `signal`:
  *
  * ```ts
- * class MySink implements WatchableSink {
+ * import { type ClientListener, WATCH_CLIENT, type WatchableSink } from '@sse-middleware/core';
+ *
+ * abstract class MySink implements WatchableSink {
  *   #listener: ClientListener | undefined;
  *   clientGone = false;
  *   [WATCH_CLIENT](listener: ClientListener | undefined) { this.#listener = listener; }
- *   // on disconnect: this.clientGone = true; this.#listener?.clientGone();
- *   // …signal (created on first read), head, write, close
+ *   // Called when the server reports the disconnect:
+ *   protected left() { this.clientGone = true; this.#listener?.clientGone(); }
+ *   // As in every sink: signal (here created on its first read), head, write, close.
+ *   abstract readonly signal: AbortSignal;
+ *   abstract head(status: number, headers: Readonly<Record<string, string>>): void;
+ *   abstract write(chunk: Uint8Array): undefined | Promise<void>;
+ *   abstract close(): void;
  * }
  * ```
  */
@@ -88,11 +95,16 @@ export class LazyAbortSignal {
  * gone, and the one listener to tell when it goes.
  *
  * ```ts
- * readonly #client = new ClientPresence();
- * get signal() { return this.#client.signal; }
- * get clientGone() { return this.#client.aborted; }
- * [WATCH_CLIENT](listener) { this.#client.watch(listener); }
- * // when the server reports the disconnect: this.#client.leave();
+ * import { type ClientListener, ClientPresence, WATCH_CLIENT } from '@sse-middleware/core';
+ *
+ * class Client { // what a WatchableSink delegates to
+ *   readonly #client = new ClientPresence();
+ *   get signal() { return this.#client.signal; }
+ *   get clientGone() { return this.#client.aborted; }
+ *   [WATCH_CLIENT](listener: ClientListener | undefined) { this.#client.watch(listener); }
+ *   // Called when the server reports the disconnect:
+ *   left() { this.#client.leave(); }
+ * }
  * ```
  */
 export class ClientPresence extends LazyAbortSignal {

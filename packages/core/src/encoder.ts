@@ -4,15 +4,15 @@
  */
 export interface SseEvent {
   /** The payload. Split on CR, LF and CRLF into `data:` lines; the client gets it back with LF line breaks. */
-  data?: string;
+  data?: string | undefined;
   /** The event type (`event:`). Must not contain CR, LF or NUL. */
-  event?: string;
+  event?: string | undefined;
   /** The event id (`id:`), echoed by the client as `Last-Event-ID`. Must not contain CR, LF or NUL. */
-  id?: string | number;
+  id?: string | number | undefined;
   /** The reconnection time in milliseconds (`retry:`): a non-negative integer. */
-  retry?: number;
+  retry?: number | undefined;
   /** A comment line (`:`), ignored by clients. Must not contain CR or LF. */
-  comment?: string;
+  comment?: string | undefined;
 }
 
 /** Thrown when an event cannot be encoded without changing its meaning on the wire. Nothing is written. */

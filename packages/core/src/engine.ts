@@ -29,15 +29,20 @@ export interface SseEngine {
   /** Counters since the engine was created: open streams, bytes written, rejections, drops… */
   stats(): EngineStats;
   readonly connections: ConnectionCounter;
+  /**
+   * Hands an error to `options.onError` (a reporter that throws is ignored). Adapters report
+   * through it what fails around a stream, such as the wrapped handler of a request they pass on.
+   */
+  reportError(error: unknown, req: SseRequest): void;
 }
 
 export interface CloseOptions {
   /** The last event of every stream; `null` for none. Default `{ event: 'shutdown', data: '' }`. */
-  event?: SseEvent | null;
+  event?: SseEvent | null | undefined;
   /** Reconnection hint in ms, jittered per stream into [retry, 2 * retry). Default 5000; 0 sends none. */
-  retry?: number;
+  retry?: number | undefined;
   /** How long to wait for the streams to end, in ms. Default 5000. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 const textEncoder = new TextEncoder();
@@ -86,10 +91,14 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     '503 Service Unavailable.\n\nThe server is shutting down.',
     settings.retryAfter,
   );
+  // The hint is the field line alone, without the blank line that would end a block: a spec parser
+  // applies `retry` as it parses the line, and the line joins the block of the stream's first
+  // event (every block starts at a line start), so clients that dispatch an event on every blank
+  // line get no empty event for it. An event's own `retry:` comes later in that block and wins.
   const retryHint =
     settings.retry === undefined
       ? undefined
-      : textEncoder.encode(encodeEvent({ retry: settings.retry }));
+      : textEncoder.encode(encodeEvent({ retry: settings.retry }).slice(0, -1));
 
   const openStreams = new Set<ServedStream>();
   let shutdown: { event: SseEvent | null; retry: number } | undefined;
@@ -201,5 +210,6 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     close,
     stats: metrics.snapshot,
     connections: slots.counter,
+    reportError: report,
   };
 }

@@ -1,6 +1,12 @@
 import type { StreamOutput } from './output.js';
 
-const HEARTBEAT = new TextEncoder().encode(':\n\n');
+/**
+ * A heartbeat is one comment line with no blank line after it. A spec parser ignores it wherever a
+ * line starts, inside an event's block or between two; and clients that dispatch an event on every
+ * blank line (`@microsoft/fetch-event-source`, `extended-eventsource`, httpx-sse) see nothing,
+ * where `:\n\n` would give them an empty event the application never sent.
+ */
+const HEARTBEAT = new TextEncoder().encode(':\n');
 
 /**
  * Sends a comment to every stream idle for `intervalMs`, from one timer per engine that runs only

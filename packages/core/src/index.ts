@@ -4,10 +4,15 @@ export {
   type ChannelEvent,
   type ChannelOptions,
   type ChannelStats,
+  CONTROL_EVENTS,
   createChannel,
   type EventMap,
+  MAX_ECHOED_ID_LENGTH,
   type PublishOptions,
   REPLAY_GAP_EVENT,
+  type ReplayGap,
+  SseReservedEventError,
+  SseSerializeError,
   type SubscribeOptions,
 } from './channel.js';
 export type {
@@ -52,7 +57,7 @@ export {
   type SseOptions,
 } from './options.js';
 export type { SlowConsumerPolicy } from './output.js';
-export { pollHeaders, withPollSignal } from './poll.js';
+export { isPoll, markPoll, pollHeaders, withPollSignal } from './poll.js';
 export { encodeChunk } from './pumps.js';
 export {
   createRequestView,
@@ -68,10 +73,31 @@ export {
   createMemoryStore,
   type EventStore,
   type MemoryStoreOptions,
+  type ReplayGapReason,
   type ReplayResult,
   type StoredEvent,
 } from './store.js';
-export { type ChannelEvents, type TypedEventSource, typedEventSource } from './typed-client.js';
+export {
+  markStreamSocket,
+  refusePipelined,
+  type StreamSocketLike,
+  socketHasStream,
+} from './stream-socket.js';
+export {
+  type ChannelEvents,
+  type ConnectionErrorEvent,
+  type ControlEvents,
+  type EventSourceLike,
+  type JsonText,
+  type OpenEvent,
+  type ReplayGapEvent,
+  type ServerErrorEvent,
+  type ShutdownEvent,
+  type SseListenerOptions,
+  type SseMessageEvent,
+  type TypedEventSource,
+  typedEventSource,
+} from './typed-client.js';
 export { describeValue } from './validate.js';
 export { createWebStreamSink, type WebStreamSink } from './web-stream-sink.js';
 export {

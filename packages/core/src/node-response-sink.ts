@@ -6,6 +6,7 @@ import {
 } from './client-watch.js';
 import { asNodeBuffer } from './node-buffer-view.js';
 import type { SseSink } from './sink.js';
+import { markStreamSocket } from './stream-socket.js';
 import { invalid } from './validate.js';
 
 /**
@@ -27,6 +28,9 @@ export interface NodeResponseLike {
   flush?: () => void;
   /** node:http2's compat response: its stream, which says `aborted` when the client resets it. */
   readonly stream?: { once(event: 'aborted', listener: () => void): unknown };
+  /** node:http: the request, whose socket is marked as carrying a stream (see `refusePipelined`). */
+  readonly req?: { readonly socket?: object | null };
+  readonly socket?: object | null;
 }
 
 /**
@@ -53,6 +57,7 @@ export function createNodeResponseSink(res: NodeResponseLike): SseSink {
 class NodeResponseSink implements WatchableSink {
   readonly #res: NodeResponseLike;
   readonly #client = new ClientPresence();
+  #unmarkSocket: (() => void) | undefined;
 
   constructor(res: NodeResponseLike) {
     this.#res = res;
@@ -77,8 +82,16 @@ class NodeResponseSink implements WatchableSink {
   }
 
   head(status: number, headers: Readonly<Record<string, string>>): void {
-    this.#res.writeHead(status, headers as Record<string, string>);
-    this.#res.flushHeaders?.();
+    const res = this.#res;
+    res.writeHead(status, headers as Record<string, string>);
+    res.flushHeaders?.();
+    // HTTP/1.1: until this response ends, a request on its connection is pipelined behind it.
+    const socket = res.stream === undefined ? (res.req?.socket ?? res.socket) : undefined;
+    if (typeof socket === 'object' && socket !== null && this.#unmarkSocket === undefined) {
+      const unmark = markStreamSocket(socket);
+      this.#unmarkSocket = unmark;
+      res.once('close', unmark);
+    }
   }
 
   write(chunk: Uint8Array): undefined | Promise<void> {
@@ -100,6 +113,7 @@ class NodeResponseSink implements WatchableSink {
 
   close(): void {
     const res = this.#res;
+    this.#unmarkSocket?.();
     if (!res.writableEnded && !res.destroyed) res.end();
   }
 }

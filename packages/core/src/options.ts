@@ -18,41 +18,45 @@ import { wrapDelay, wrapFetchBody, wrapSseEvent } from './wrappers.js';
 /** Options shared by every adapter. Every one is optional. */
 export interface SseOptions {
   /** Which requests are streamed. Default: a GET whose query has `stream=true` (`queryTokenMatch('stream=true')`). */
-  requestMatcher?: RequestMatcher;
+  requestMatcher?: RequestMatcher | undefined;
   /**
    * Produces the next chunk, called again as soon as the previous one is written (pace it with
    * `wrapDelay`). Default: call the wrapped handler for the same request once per second and send its
    * body as `data:`, i.e. `wrapSseEvent(wrapFetchBody(wrapDelay(inner, 1000)))`.
    */
-  chunkGenerator?: ChunkGenerator;
+  chunkGenerator?: ChunkGenerator | undefined;
   /** A push source instead of a polled generator: an (async) iterable of chunks per connection. */
-  source?: ChunkSource;
+  source?: ChunkSource | undefined;
   /** Concurrent streams allowed; `<= 0` means unlimited. Default `10`. */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Headers added to the default SSE headers (a `null` value removes a default one). */
-  headers?: Readonly<Record<string, string | null>>;
+  headers?: Readonly<Record<string, string | null>> | undefined;
   /** Replaces the default status and headers entirely, like the original's `:empty-response`. */
-  emptyResponse?: { status?: number; headers: Readonly<Record<string, string>> };
+  emptyResponse?:
+    | { status?: number | undefined; headers: Readonly<Record<string, string>> }
+    | undefined;
   /** Seconds in the `Retry-After` header of the 503 sent when every slot is taken. Default `5`. */
-  retryAfter?: number;
+  retryAfter?: number | undefined;
   /** Called with every error that ends a stream. Default: `console.error`. */
-  onError?: (error: unknown, req: SseRequest) => void;
+  onError?: ((error: unknown, req: SseRequest) => void) | undefined;
   /** The last event sent when a stream fails; `null` to send none. Default: `event: error` with `Error - (<name>) <message>`. */
-  errorEvent?: ((error: unknown) => SseEvent) | null;
+  errorEvent?: ((error: unknown) => SseEvent) | null | undefined;
   /** A comment is sent to a stream idle for this many ms, so proxies keep it open; `0` for none. Default 15000. */
-  heartbeat?: number;
+  heartbeat?: number | undefined;
   /** A `retry:` reconnection hint in ms, sent first on every stream. Default: none. */
-  retry?: number;
+  retry?: number | undefined;
   /**
    * A client that cannot keep up: its send queue holds at most `maxQueuedBytes` (default 1 MiB),
    * then `policy` applies. Default policy: `wait` for generators and iterables, `disconnect` for
    * channels (the client reconnects and replays what it missed).
    */
-  slowConsumer?: { maxQueuedBytes?: number; policy?: SlowConsumerPolicy };
+  slowConsumer?:
+    | { maxQueuedBytes?: number | undefined; policy?: SlowConsumerPolicy | undefined }
+    | undefined;
   /** At most `max` streams per key (`key(req)`: a client IP, a user id…); beyond, 429 with `Retry-After`. */
-  limitPerKey?: { key: (req: SseRequest) => string | undefined; max: number };
+  limitPerKey?: { key: (req: SseRequest) => string | undefined; max: number } | undefined;
   /** Told of opens, closes, rejections, bytes written, drops and slow-consumer disconnects. */
-  hooks?: SseHooks;
+  hooks?: SseHooks | undefined;
 }
 
 /** How the default chunk generator calls the handler that the middleware wraps. */
@@ -60,13 +64,14 @@ export type InnerHandler = (req: SseRequest, ctx: StreamContext) => Promise<Inne
 
 export interface EngineContext {
   /** Supplied by adapters that wrap a handler, so the default chunk generator can poll it. */
-  innerHandler?: InnerHandler;
+  innerHandler?: InnerHandler | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10;
 export const DEFAULT_INTERVAL_MS = 1000;
 
-const OPTION_KEYS = new Set([
+/** The names of every `SseOptions` property: anything else is refused as a typo. */
+export const OPTION_KEYS: ReadonlySet<string> = new Set([
   'requestMatcher',
   'chunkGenerator',
   'source',

@@ -7,7 +7,7 @@ import { assertFunction, assertNonNegativeNumber, invalid } from './validate.js'
 /** A delay in ms, `{initial, interval}`, or `[initial, interval]`. */
 export type DelaySpec =
   | number
-  | { initial?: number; interval?: number }
+  | { initial?: number | undefined; interval?: number | undefined }
   | readonly [number, number];
 
 interface Delay {

@@ -1,7 +1,9 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type CloseReason,
   createChannel,
+  createMemoryStore,
   createRequestView,
   createSseEngine,
   DEFAULT_HEARTBEAT_MS,
@@ -12,7 +14,7 @@ import {
   type SseOptions,
   type SseRequest,
 } from '../src/index.js';
-import { MemorySink, type WriteHook } from './support/memory-sink.js';
+import { HEARTBEAT, MemorySink, type WriteHook } from './support/memory-sink.js';
 import { sleep, thrown, tick, waitFor } from './support/util.js';
 
 const encoder = new TextEncoder();
@@ -54,8 +56,12 @@ function stallUntilReleased(n: number) {
   };
 }
 
+/** A channel whose store has the fixed epoch `e`: its ids read `e.1`, `e.2`… */
+const channelOf = () => createChannel({ store: createMemoryStore({ epoch: 'e' }) });
+
+/** One event of {@link channelOf} on the wire: id `e.<id>`. */
 const wire = (id: number, data: string, event = 'tick') =>
-  `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
+  `id: e.${id}\nevent: ${event}\ndata: ${data}\n\n`;
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -63,30 +69,30 @@ afterEach(() => {
 
 describe('retry hint', () => {
   it('sends `retry: 3000` first on a channel stream, before any event', async () => {
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({ ...base, source: channel.source(), retry: 3000 });
     const { sink, done } = open(engine);
-    expect(sink.chunks).toEqual(['retry: 3000\n\n']);
+    expect(sink.chunks).toEqual(['retry: 3000\n']);
     await channel.publish('tick', 'a');
-    expect(sink.chunks).toEqual(['retry: 3000\n\n', wire(1, 'a')]);
+    expect(sink.chunks).toEqual(['retry: 3000\n', wire(1, 'a')]);
     sink.disconnect();
     await done;
   });
 
   it('sends it before a replay too, and before the chunks of a generator; retry 0 is sent', async () => {
-    const channel = createChannel();
+    const channel = channelOf();
     await channel.publish('tick', 'a');
     const engine = createSseEngine({ ...base, source: channel.source(), retry: 3000 });
-    const replaying = open(engine, { 'Last-Event-ID': '0' });
+    const replaying = open(engine, { 'Last-Event-ID': 'e.0' });
     await waitFor(() => channel.stats().subscribers === 1, 'the subscriber');
-    expect(replaying.sink.chunks).toEqual(['retry: 3000\n\n', wire(1, 'a')]);
+    expect(replaying.sink.chunks).toEqual(['retry: 3000\n', wire(1, 'a')]);
     replaying.sink.disconnect();
     await replaying.done;
 
     const generator = createSseEngine({ ...base, source: () => ['x'], retry: 0 });
     const { sink, done } = open(generator);
     await done;
-    expect(sink.chunks).toEqual(['retry: 0\n\n', 'x\n']);
+    expect(sink.chunks).toEqual(['retry: 0\n', 'x\n']);
   });
 
   it('sends no retry line by default', async () => {
@@ -97,25 +103,95 @@ describe('retry hint', () => {
   });
 });
 
+describe('framing of the retry hint and heartbeats', () => {
+  /** The wire as the WHATWG parser reads it, and as a client that dispatches on every blank line counts it. */
+  function read(text: string) {
+    const events: EventSourceMessage[] = [];
+    const retries: number[] = [];
+    const parser = createParser({
+      onEvent: (e) => events.push(e),
+      onRetry: (n) => retries.push(n),
+    });
+    parser.feed(text);
+    const blankLines = text.split('\n').filter((line, i, all) => line === '' && i < all.length - 1);
+    return { events, retries, blankLines: blankLines.length };
+  }
+
+  it('gives a spec parser the same events and reconnection time, with one blank line per application event', async () => {
+    const engine = createSseEngine({
+      ...base,
+      retry: 3000,
+      heartbeat: 20,
+      source: async function* () {
+        await sleep(120); // heartbeats before the first event
+        yield { id: 'a', event: 'greeting', data: 'hello' };
+        yield { data: 'two\nlines' };
+        await sleep(120); // and between events
+        yield { id: 'b', data: 'last' };
+        await sleep(120); // and after them
+      },
+    });
+    const { sink, done } = open(engine);
+    await done;
+    expect(sink.chunks[0]).toBe('retry: 3000\n');
+    expect(sink.heartbeats).toBeGreaterThanOrEqual(3);
+    const { events, retries, blankLines } = read(sink.text);
+    expect(events.map(({ id, event, data }) => ({ id, event, data }))).toEqual([
+      { id: 'a', event: 'greeting', data: 'hello' },
+      { id: undefined, event: undefined, data: 'two\nlines' },
+      { id: 'b', event: undefined, data: 'last' },
+    ]);
+    expect(retries).toEqual([3000]);
+    expect(blankLines).toBe(3);
+  });
+
+  it("lets the first event's own retry win, and a stream of heartbeats alone dispatches nothing", async () => {
+    const first = createSseEngine({
+      ...base,
+      retry: 3000,
+      source: () => [{ retry: 50, id: 'x', data: 'first' }],
+    });
+    const opened = open(first);
+    await opened.done;
+    expect(opened.sink.text).toBe('retry: 3000\nid: x\nretry: 50\ndata: first\n\n');
+    expect(read(opened.sink.text)).toMatchObject({ retries: [3000, 50], blankLines: 1 });
+    expect(read(opened.sink.text).events.map((e) => e.data)).toEqual(['first']);
+
+    const idle = createSseEngine({
+      ...base,
+      retry: 3000,
+      heartbeat: 20,
+      source: async function* () {
+        await sleep(120);
+        yield* [];
+      },
+    });
+    const quiet = open(idle);
+    await quiet.done;
+    expect(quiet.sink.heartbeats).toBeGreaterThanOrEqual(2);
+    expect(read(quiet.sink.text)).toEqual({ events: [], retries: [3000], blankLines: 0 });
+  });
+});
+
 describe('heartbeat', () => {
   it('defaults to 15 s', () => {
     expect(DEFAULT_HEARTBEAT_MS).toBe(15_000);
   });
 
   it('sends `:` comments to an idle stream', async () => {
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({ ...base, source: channel.source(), heartbeat: 40 });
     const { sink, done } = open(engine);
     await sleep(250);
     await waitFor(() => sink.heartbeats >= 2, '2 heartbeats');
-    expect(sink.chunks.every((c) => c === ':\n\n')).toBe(true);
+    expect(sink.chunks.every((c) => c === HEARTBEAT)).toBe(true);
     expect(engine.stats().writtenBytes).toBeGreaterThanOrEqual(6);
     sink.disconnect();
     await done;
   });
 
   it('sends none to a stream that gets events more often than the interval', async () => {
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       heartbeat: 200,
@@ -133,7 +209,7 @@ describe('heartbeat', () => {
       await waitFor(() => idle.sink.heartbeats >= 1, 'a heartbeat on the idle stream');
       expect(busy.sink.raw.length).toBeGreaterThan(5);
       expect(busy.sink.heartbeats).toBe(0);
-      expect(idle.sink.chunks.every((c) => c === ':\n\n')).toBe(true);
+      expect(idle.sink.chunks.every((c) => c === HEARTBEAT)).toBe(true);
     } finally {
       clearInterval(publisher);
     }
@@ -144,7 +220,7 @@ describe('heartbeat', () => {
 
   it('sends none with heartbeat 0, and starts no timer', async () => {
     const setIntervalSpy = vi.spyOn(globalThis, 'setInterval');
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({ ...base, source: channel.source(), heartbeat: 0 });
     const { sink, done } = open(engine);
     await sleep(300);
@@ -157,7 +233,7 @@ describe('heartbeat', () => {
   it('stops its timer once the last stream closes, and starts it again for a new one', async () => {
     const setIntervalSpy = vi.spyOn(globalThis, 'setInterval');
     const clearIntervalSpy = vi.spyOn(globalThis, 'clearInterval');
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({ ...base, source: channel.source(), heartbeat: 40 });
 
     const a = open(engine);
@@ -205,7 +281,7 @@ describe('slow consumers', () => {
   it('disconnects a slow channel client by default, while a fast one gets every event', async () => {
     const closed = vi.fn<(req: SseRequest, reason: CloseReason) => void>();
     const slowConsumer = vi.fn<(req: SseRequest) => void>();
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       source: channel.source(),
@@ -244,7 +320,7 @@ describe('slow consumers', () => {
 
   it("drops the oldest queued events with 'drop-oldest', keeping the stream, and delivers the newest", async () => {
     const dropped = vi.fn<(req: SseRequest, bytes: number) => void>();
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       source: channel.source(),
@@ -326,7 +402,7 @@ describe('slow consumers', () => {
 
   it('paces a replay by the client: a burst larger than the bound is not a slow consumer', async () => {
     const closed = vi.fn<(req: SseRequest, reason: CloseReason) => void>();
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       source: channel.source(),
@@ -335,7 +411,7 @@ describe('slow consumers', () => {
     });
     for (let i = 1; i <= 10; i += 1) await channel.publish('tick', `${i}:${'x'.repeat(600)}`);
     // Every write is pending for a moment: the client is slow, but keeps up.
-    const { sink, done } = open(engine, { 'Last-Event-ID': '0' }, () => sleep(1));
+    const { sink, done } = open(engine, { 'Last-Event-ID': 'e.0' }, () => sleep(1));
     await waitFor(() => channel.stats().subscribers === 1, 'the replay to finish');
     let expected = '';
     for (let i = 1; i <= 10; i += 1) expected += wire(i, `${i}:${'x'.repeat(600)}`);
@@ -353,7 +429,7 @@ describe('slow consumers', () => {
   // `held` list without bound until the client goes away.
   it('a client stuck during its replay is disconnected once live events pass the bound', async () => {
     const closed = vi.fn<(req: SseRequest, reason: CloseReason) => void>();
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       source: channel.source(),
@@ -361,7 +437,7 @@ describe('slow consumers', () => {
       hooks: { closed },
     });
     await channel.publish('tick', 'old');
-    const stuck = open(engine, { 'Last-Event-ID': '0' }, stallAfter(0));
+    const stuck = open(engine, { 'Last-Event-ID': 'e.0' }, stallAfter(0));
     try {
       await waitFor(() => stuck.sink.raw.length === 1, 'the replay to start');
       for (let i = 2; i <= 6; i += 1) await channel.publish('tick', big(i)); // 10 KiB held
@@ -389,7 +465,7 @@ describe('slow consumers', () => {
 
 describe('limitPerKey', () => {
   const limited = (extra: SseOptions = {}) => {
-    const channel = createChannel();
+    const channel = channelOf();
     const rejected = vi.fn<(req: SseRequest, status: 429 | 503) => void>();
     const engine = createSseEngine({
       ...base,
@@ -514,7 +590,7 @@ describe('limitPerKey', () => {
 
 describe('stats()', () => {
   it('counts open, opened, closed, rejected and written bytes', async () => {
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       source: channel.source(),
@@ -544,7 +620,7 @@ describe('stats()', () => {
     // Stream bytes only: the retry hints and the events (not the 503's body).
     expect(engine.stats().writtenBytes).toBe(a.sink.bytes + b.sink.bytes);
     expect(a.sink.bytes).toBe(
-      encoder.encode(`retry: 1000\n\n${wire(1, 'one')}${wire(2, 'two')}`).byteLength,
+      encoder.encode(`retry: 1000\n${wire(1, 'one')}${wire(2, 'two')}`).byteLength,
     );
     await channel.publish('tick', 'three');
     await engine.close({ timeout: 2000, retry: 0 });
@@ -666,7 +742,7 @@ describe('hooks', () => {
 
   it('reports every chunk handed over to written, with its byte count', async () => {
     const written = vi.fn<(req: SseRequest, bytes: number) => void>();
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       source: channel.source(),
@@ -678,7 +754,7 @@ describe('hooks', () => {
     sink.disconnect();
     await done;
     expect(written.mock.calls).toEqual([
-      [req, encoder.encode('retry: 10\n\n').byteLength],
+      [req, encoder.encode('retry: 10\n').byteLength],
       [req, encoder.encode(wire(1, 'é')).byteLength],
     ]);
     expect(written.mock.calls[1]![1]).toBe(wire(1, 'é').length + 1);
@@ -688,7 +764,7 @@ describe('hooks', () => {
   it('reports a throwing hook to onError, and the stream goes on', async () => {
     const onError = vi.fn();
     const failure = new Error('hook failed');
-    const channel = createChannel();
+    const channel = channelOf();
     const engine = createSseEngine({
       ...base,
       source: channel.source(),

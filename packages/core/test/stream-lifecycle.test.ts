@@ -3,6 +3,7 @@ import { PUSH_SOURCE, type PushDelivery } from '../src/channel.js';
 import {
   type CloseReason,
   createChannel,
+  createMemoryStore,
   createNodeResponseSink,
   createRequestView,
   createSseEngine,
@@ -137,7 +138,7 @@ describe('createNodeResponseSink', () => {
   });
 
   it('ends a stream on close with reason client, and unsubscribes it from its channel', async () => {
-    const channel = createChannel();
+    const channel = createChannel({ store: createMemoryStore({ epoch: 'e' }) });
     const closed: CloseReason[] = [];
     const engine = createSseEngine({
       ...base,
@@ -151,7 +152,7 @@ describe('createNodeResponseSink', () => {
     await channel.publish('message', 'one');
     res.leave();
     await done;
-    expect(res.text).toBe('id: 1\ndata: one\n\n');
+    expect(res.text).toBe('id: e.1\ndata: one\n\n');
     expect(res.writableEnded).toBe(false); // a closed response is not ended again
     expect(closed).toEqual(['client']);
     expect(engine.stats().open).toBe(0);

@@ -4,6 +4,7 @@ import {
   type Channel,
   type ChannelEvent,
   createChannel,
+  createMemoryStore,
   createRequestView,
   createSseEngine,
   type SubscribeOptions,
@@ -102,7 +103,7 @@ describe('typed events: types', () => {
 
 describe('typed events: runtime round trip', () => {
   it('delivers typed publishes through the engine, and the filter sees their values', async () => {
-    const channel = createChannel<Events>();
+    const channel = createChannel<Events>({ store: createMemoryStore({ epoch: 'e' }) });
     const seen: Array<ChannelEvent<Events>> = [];
     const engine = createSseEngine({
       requestMatcher: () => true,
@@ -123,30 +124,30 @@ describe('typed events: runtime round trip', () => {
     const first = await channel.publish('price', { symbol: 'A', value: 1 });
     const second = await channel.publish('note', 'hello');
     const third = await channel.publish('price', { symbol: 'B', value: -1 });
-    expect([first, second, third]).toEqual([{ id: '1' }, { id: '2' }, { id: '3' }]);
+    expect([first, second, third]).toEqual([{ id: 'e.1' }, { id: 'e.2' }, { id: 'e.3' }]);
 
     expect(sink.text).toBe(
-      'id: 1\nevent: price\ndata: {"symbol":"A","value":1}\n\n' +
-        'id: 2\nevent: note\ndata: hello\n\n',
+      'id: e.1\nevent: price\ndata: {"symbol":"A","value":1}\n\n' +
+        'id: e.2\nevent: note\ndata: hello\n\n',
     );
     const received = parse(sink.text);
     expect(received.map((e) => [e.id, e.event, e.data])).toEqual([
-      ['1', 'price', '{"symbol":"A","value":1}'],
-      ['2', 'note', 'hello'],
+      ['e.1', 'price', '{"symbol":"A","value":1}'],
+      ['e.2', 'note', 'hello'],
     ]);
     const price: Price = JSON.parse(received[0]!.data);
     expect(price).toEqual({ symbol: 'A', value: 1 });
     expect(seen).toEqual([
       {
-        id: '1',
+        id: 'e.1',
         event: 'price',
         data: '{"symbol":"A","value":1}',
         value: { symbol: 'A', value: 1 },
         topic: undefined,
       },
-      { id: '2', event: 'note', data: 'hello', value: 'hello', topic: undefined },
+      { id: 'e.2', event: 'note', data: 'hello', value: 'hello', topic: undefined },
       {
-        id: '3',
+        id: 'e.3',
         event: 'price',
         data: '{"symbol":"B","value":-1}',
         value: { symbol: 'B', value: -1 },

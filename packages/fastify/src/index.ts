@@ -2,6 +2,7 @@ import {
   createRequestView,
   createSseEngine,
   describeValue,
+  refusePipelined,
   type SseOptions,
 } from '@sse-middleware/core';
 import type { FastifyPluginAsync } from 'fastify';
@@ -28,7 +29,7 @@ export type { SseStreams } from './streams.js';
  * The plugin's options: the core's {@link SseOptions}, plus a `name` for the registration. In
  * matchers and chunk generators, `req.raw` is the `FastifyRequest` being streamed.
  *
- * ```ts
+ * ```ts context=fastify-app,fastify-sse,uri-match
  * await app.register(sse, { name: 'score', requestMatcher: uriMatch('/score'), maxConnections: 100 });
  * ```
  */
@@ -37,7 +38,7 @@ export interface FastifySseOptions extends SseOptions {
    * Names this registration, unique on the app, so that `fastify.sseStreams.stats(name)` reads its
    * counters apart from the others'.
    */
-  name?: string;
+  name?: string | undefined;
 }
 
 const sse: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) => {
@@ -58,6 +59,11 @@ const sse: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) => {
     if (pollFor) {
       endPollWithStream(pollFor, request, reply);
       return done();
+    }
+    // Pipelined behind an open stream on this connection: run nothing, close the connection.
+    if (refusePipelined(request.raw.socket)) {
+      reply.hijack();
+      return;
     }
     const view = createRequestView({
       method: request.method,

@@ -1,6 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { type InnerHandler, requestTarget } from '@sse-middleware/core';
+import { type InnerHandler, pollHeaders, requestTarget } from '@sse-middleware/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const STREAM_SIGNAL: unique symbol = Symbol('sse-middleware stream signal');
@@ -52,22 +51,10 @@ export function endPollWithStream(
   reply.raw.once('close', () => signal.removeEventListener('abort', end));
 }
 
-/** Headers of the original request that make no sense on a bodiless in-memory GET. */
-const DROPPED_HEADERS = new Set(['content-length', 'transfer-encoding']);
-
-function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const forwarded: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    // HTTP/2 pseudo-headers (`:path`, `:authority`…) are not headers of an HTTP/1.1 request.
-    if (value === undefined || name.startsWith(':') || DROPPED_HEADERS.has(name)) continue;
-    forwarded[name] = value;
-  }
-  return forwarded;
-}
-
 /**
  * Runs the app's own route for the matching request with `fastify.inject`: method GET, the matching
- * request's path and query, the original headers and client address.
+ * request's path and query, the original headers (asking for an identity encoding: a compressor
+ * must leave the body it reads as text alone) and client address.
  */
 export function injectRoute(fastify: FastifyInstance): InnerHandler {
   return async (req, ctx) => {
@@ -75,7 +62,7 @@ export function injectRoute(fastify: FastifyInstance): InnerHandler {
     const response = await fastify.inject({
       method: 'GET',
       url: requestTarget(req),
-      headers: original ? forwardedHeaders(original.headers) : {},
+      headers: pollHeaders(original?.headers),
       remoteAddress: original?.socket.remoteAddress,
       Request: pollRequestClass(ctx.signal),
     });

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 /**
  * Every stream the plugin serves on one app, whatever context each registration is in.
  *
- * ```ts
+ * ```ts context=fastify-app
  * app.get('/health', async () => ({ streams: app.sseStreams.stats().open }));
  * await app.sseStreams.close({ retry: 10_000 }); // before a deploy, with the server still up
  * ```

@@ -3,6 +3,7 @@ import {
   fetchRaw,
   firstCompressedEvent,
   NO_TRANSFORM_DROPPED,
+  polledEcho,
   spacedEvents,
 } from '@sse-middleware/conformance';
 import type { SseOptions } from '@sse-middleware/core';
@@ -68,6 +69,17 @@ describe('behind @fastify/compress', () => {
       expect(result.encoding).toBeUndefined();
       expect(result.text).toBe('data: event 1\n\n');
       expect(result.ms).toBeLessThan(1000);
+    },
+  );
+
+  it.each(['gzip', 'br'] as const)(
+    'polls the route with an identity encoding: the default generator streams its JSON, not %s bytes',
+    async (acceptEncoding) => {
+      const result = await firstCompressedEvent(
+        await start({ chunkGenerator: undefined }),
+        acceptEncoding,
+      );
+      expect(polledEcho(result.text)).toMatchObject({ method: 'GET', path: '/' });
     },
   );
 });

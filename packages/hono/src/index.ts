@@ -3,12 +3,13 @@ import {
   createRequestView,
   createSseEngine,
   describeValue,
+  isPoll,
   type SseEngine,
   type SseOptions,
   type SseRequest,
 } from '@sse-middleware/core';
 import type { Context, MiddlewareHandler } from 'hono';
-import { nodeOutgoingOf, streamToNode } from './node-server.js';
+import { nodeOutgoingOf, refusePipelinedOnNode, streamToNode } from './node-server.js';
 import { type FetchApp, pollApp } from './poll-app.js';
 import { streamResponse } from './web-stream.js';
 
@@ -37,21 +38,20 @@ export interface HonoSseOptions extends SseOptions {
    * the matching path and query and the client's headers, and sends the body as `data:`. Required
    * unless `chunkGenerator` or `source` is given.
    *
-   * ```ts
+   * ```ts context=hono-sse
    * const app = new Hono();
    * app.use(sse({ app }));
    * ```
    */
-  app?: FetchApp;
+  app?: FetchApp | undefined;
   /**
    * On @hono/node-server, write the stream straight to the Node response (`c.env.outgoing`): what
    * the node:http adapter costs per event. Default `true`. With `false` the stream is a
    * `ReadableStream` Response there too, as on every other runtime, so that middleware in front
    * which changes `c.res` after `await next()` (cors() adds `Vary: Origin` then) applies to it; the
-   * Web Streams bridge then costs more CPU per event (a third more when broadcasting to 2,000
-   * clients on Node 20).
+   * Web Streams bridge then costs more CPU per event (see docs/benchmarks.md).
    */
-  nodeFastPath?: boolean;
+  nodeFastPath?: boolean | undefined;
 }
 
 /** A Hono middleware that streams matching requests, with its engine and graceful shutdown. */
@@ -63,7 +63,7 @@ export interface SseMiddleware extends MiddlewareHandler {
    * open ones a final event with a `retry:` hint, then they end. Call it before closing the server,
    * which otherwise waits for streams that never end.
    *
-   * ```ts
+   * ```ts context=hono-app,hono-sse,node-server
    * const streams = sse({ app });
    * app.use(streams);
    * process.on('SIGTERM', async () => { await streams.close(); server.close(); });
@@ -96,11 +96,13 @@ export interface SseMiddleware extends MiddlewareHandler {
  */
 export function sse(options: HonoSseOptions): SseMiddleware {
   const { app, nodeFastPath, engineOptions } = splitOptions(options);
-  const polls = new WeakSet<Request>();
-  const engine = createSseEngine(engineOptions, app ? { innerHandler: pollApp(app, polls) } : {});
+  const engine = createSseEngine(engineOptions, app ? { innerHandler: pollApp(app) } : {});
 
   const middleware: MiddlewareHandler = async function sse(c, next) {
-    if (polls.has(c.req.raw)) return next();
+    if (isPoll(c.req.raw)) return next();
+    // Pipelined behind an open stream on this connection: run nothing, close the connection.
+    const pipelined = refusePipelinedOnNode(c);
+    if (pipelined) return pipelined;
     const matched = engine.match(requestView(c));
     if (!matched) return next();
     const outgoing = nodeOutgoingOf(c);

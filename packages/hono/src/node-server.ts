@@ -1,8 +1,10 @@
 import {
   createNodeResponseSink,
   type NodeResponseLike,
+  refusePipelined,
   type SseEngine,
   type SseRequest,
+  type StreamSocketLike,
 } from '@sse-middleware/core';
 import type { Context } from 'hono';
 
@@ -45,6 +47,16 @@ export function streamToNode(
   // serve() writes the head before its first await and never rejects.
   void engine.serve(matched, createNodeResponseSink(outgoing));
   return alreadySent(outgoing.statusCode);
+}
+
+/**
+ * On @hono/node-server, a request pipelined behind an open stream on its connection: the
+ * connection is closed (ending that stream), nothing runs, and the returned response tells
+ * @hono/node-server not to answer. `undefined` for every other request.
+ */
+export function refusePipelinedOnNode(c: Context): Response | undefined {
+  const incoming = (c.env as { incoming?: { socket?: StreamSocketLike } } | undefined)?.incoming;
+  return refusePipelined(incoming?.socket) ? alreadySent(400) : undefined;
 }
 
 function copyHeaders(headers: Headers, outgoing: NodeOutgoing): void {

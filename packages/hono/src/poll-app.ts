@@ -1,4 +1,10 @@
-import { type InnerHandler, requestTarget, withPollSignal } from '@sse-middleware/core';
+import {
+  type InnerHandler,
+  markPoll,
+  pollHeaders,
+  requestTarget,
+  withPollSignal,
+} from '@sse-middleware/core';
 import type { Context, ExecutionContext } from 'hono';
 
 /** What the default chunk generator polls: a Hono app, or anything with Hono's `fetch` signature. */
@@ -10,16 +16,13 @@ export interface FetchApp {
   ): Response | Promise<Response>;
 }
 
-/** Headers of the client's request that make no sense on a bodiless in-memory GET. */
-const DROPPED_HEADERS = ['content-length', 'transfer-encoding'];
-
 /**
  * The default chunk generator's inner handler: sends `GET <matched path>?<query>` through `app.fetch`
  * in memory, with the client's headers, bindings and execution context, and returns the status and
- * body the app answered. Each poll request goes into `polls`, so that the middleware that made it
+ * body the app answered. Each poll request is marked (`markPoll`), so that every `sse()` of the app
  * passes it downstream instead of streaming it again. Aborting the stream aborts the poll.
  */
-export function pollApp(app: FetchApp, polls: WeakSet<Request>): InnerHandler {
+export function pollApp(app: FetchApp): InnerHandler {
   return async (req, { signal }) => {
     const c = req.raw;
     if (!isContext(c)) {
@@ -27,17 +30,14 @@ export function pollApp(app: FetchApp, polls: WeakSet<Request>): InnerHandler {
         `The default chunkGenerator needs the Hono context as the matched request's raw, received ${c === null ? 'null' : typeof c}: a requestMatcher that rewrites the request must keep raw`,
       );
     }
-    const headers = new Headers(c.req.raw.headers);
-    for (const name of DROPPED_HEADERS) headers.delete(name);
-    // The poll reads the body as text: a compress() middleware in the app must leave it as it is.
-    headers.set('accept-encoding', 'identity');
+    const headers = pollHeaders(Object.fromEntries(c.req.raw.headers));
     return withPollSignal(signal, async (pollSignal) => {
       const poll = new Request(new URL(requestTarget(req), c.req.url), {
         method: 'GET',
         headers,
         signal: pollSignal,
       });
-      polls.add(poll);
+      markPoll(poll);
       const response = await app.fetch(poll, pollBindings(c.env), executionContextOf(c));
       return { status: response.status, body: await response.text() };
     });

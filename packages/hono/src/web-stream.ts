@@ -1,4 +1,9 @@
-import { createWebStreamSink, type SseEngine, type SseRequest } from '@sse-middleware/core';
+import {
+  createWebStreamSink,
+  markStreamSocket,
+  type SseEngine,
+  type SseRequest,
+} from '@sse-middleware/core';
 import type { Context } from 'hono';
 import type { NodeOutgoing } from './node-server.js';
 
@@ -19,7 +24,20 @@ export function streamResponse(
   // serve() calls sink.head() before its first await, so the status and headers are known here.
   void engine.serve(matched, sink);
   const response = toResponse();
+  if (outgoing && response.status < 300) markUntilClosed(outgoing);
   return c.newResponse(response.body, response);
+}
+
+/**
+ * On @hono/node-server (HTTP/1.1), marks the connection as carrying a stream until the response
+ * closes, so that a request pipelined behind it is refused (see `refusePipelinedOnNode`).
+ */
+function markUntilClosed(outgoing: NodeOutgoing): void {
+  const socket =
+    outgoing.stream === undefined ? (outgoing.req?.socket ?? outgoing.socket) : undefined;
+  if (typeof socket !== 'object' || socket === null || outgoing.destroyed) return;
+  const unmark = markStreamSocket(socket);
+  outgoing.once('close', unmark);
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   fetchRaw,
   firstCompressedEvent,
   NO_TRANSFORM_DROPPED,
+  polledEcho,
   spacedEvents,
 } from '@sse-middleware/conformance';
 import type { SseOptions } from '@sse-middleware/core';
@@ -24,13 +25,21 @@ interface Setup {
   options?: Partial<SseOptions>;
   /** Options of `compress()`; `threshold: 0` so that small bodies qualify. */
   compressOptions?: Parameters<typeof compress>[0];
+  /** Stream with the default chunk generator, polling the app, instead of spaced events. */
+  defaultPoll?: boolean;
 }
 
 /** `compress()` in front of `sse()` in front of the conformance inner app, on @hono/node-server. */
-async function start({ nodeFastPath, options = {}, compressOptions }: Setup): Promise<string> {
+async function start({
+  nodeFastPath,
+  options = {},
+  compressOptions,
+  defaultPoll = false,
+}: Setup): Promise<string> {
   const app = new Hono();
   app.use(compress({ threshold: 0, ...compressOptions }));
-  app.use(sse({ chunkGenerator: spacedEvents(), nodeFastPath, ...options }));
+  const source = defaultPoll ? { app } : { chunkGenerator: spacedEvents() };
+  app.use(sse({ ...source, nodeFastPath, ...options }));
   app.all('*', innerApp);
   const server = await listen(app);
   onTestFinished(() => server.close());
@@ -41,6 +50,15 @@ describe.each([
   { path: 'the fast path', nodeFastPath: true },
   { path: 'the ReadableStream Response (nodeFastPath: false)', nodeFastPath: false },
 ])('behind compress() on @hono/node-server, through $path', ({ nodeFastPath }) => {
+  it.each(['gzip', 'deflate'] as const)(
+    'polls the app with an identity encoding: the default generator streams its JSON, not %s bytes',
+    async (acceptEncoding) => {
+      const url = await start({ nodeFastPath, defaultPoll: true });
+      const result = await firstCompressedEvent(url, acceptEncoding);
+      expect(polledEcho(result.text)).toMatchObject({ method: 'GET', path: '/' });
+    },
+  );
+
   it('compresses the ordinary routes of the same app', async () => {
     const url = await start({ nodeFastPath });
     const response = await fetchRaw(`${url}/echo`, { headers: { 'Accept-Encoding': 'gzip' } });

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import {
   CORS_ORIGIN,
@@ -7,6 +6,8 @@ import {
   type ConformanceServer,
   type FixtureOptions,
   innerResponse,
+  listening,
+  UpstreamFailure,
 } from '@sse-middleware/conformance';
 import { type ErrorHandler, Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
@@ -25,11 +26,6 @@ export const innerApp: MiddlewareHandler<FixtureEnv> = async (c) => {
     'Content-Type': answer.contentType,
   });
 };
-
-/** Thrown by the `failingUpstream` fixture, after `await next()`, once a stream has taken the request. */
-export class UpstreamFailure extends Error {
-  override name = 'UpstreamFailure';
-}
 
 /**
  * Fails after the downstream chain, the way a buggy logging or metrics middleware would. On the
@@ -72,16 +68,9 @@ async function start(options: HonoSseOptions, fixture?: FixtureOptions) {
 /** Serves `app` with @hono/node-server on 127.0.0.1, port 0. */
 export function listen(app: { fetch: Hono['fetch'] }): Promise<ConformanceServer> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-      resolve({
-        url: `http://127.0.0.1:${(info as AddressInfo).port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            (server as Server).closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(listening(server as Server)),
+    );
   });
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { fetchRaw, openStream, until } from '@sse-middleware/conformance';
-import { createRequestView, wrapDelay } from '@sse-middleware/core';
+import { createRequestView, queryTokenMatch, uriMatch, wrapDelay } from '@sse-middleware/core';
 import { Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -149,7 +149,7 @@ describe('the default chunk generator', () => {
       return c.text('late');
     });
     app.get('/fast', (c) => c.text('fast'));
-    const poll = pollApp(app, new WeakSet());
+    const poll = pollApp(app);
     const view = (path: string) =>
       createRequestView({
         method: 'GET',
@@ -173,6 +173,18 @@ describe('the default chunk generator', () => {
     release();
     await inFlight;
     expect(getEventListeners(stream.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('streams no poll of another sse() of the same app: every registration lets polls through', async () => {
+    const app = new Hono();
+    app.use(sse({ app, requestMatcher: queryTokenMatch('stream=true') }));
+    app.use(sse({ app, requestMatcher: uriMatch('/x') }));
+    app.get('/x', (c) => c.json({ ok: 1 }));
+    const { url } = await served(app);
+    const stream = await openStream(`${url}/x?stream=true`);
+    const [first] = await stream.waitForEvents(1, 3000);
+    stream.destroy();
+    expect(first?.data).toBe('{"ok":1}');
   });
 
   it('ends the stream with an error event when a matcher drops the request it was given', async () => {

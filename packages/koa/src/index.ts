@@ -3,6 +3,7 @@ import {
   createNodeResponseSink,
   createRequestView,
   createSseEngine,
+  refusePipelined,
   type SseEngine,
   type SseOptions,
 } from '@sse-middleware/core';
@@ -35,7 +36,7 @@ export type SseMiddleware<
    * event with a `retry:` hint and ends, and new ones are refused with a 503. Call it before
    * `server.close()`, which otherwise waits for streams that never end.
    *
-   * ```ts
+   * ```ts context=koa-app,koa-sse
    * const streams = sse();
    * app.use(streams);
    * const server = app.listen(3000);
@@ -49,14 +50,14 @@ export type SseMiddleware<
  * Koa middleware that turns matching requests into Server-Sent Events streams; every other
  * request goes to `next()` untouched.
  *
- * ```ts
+ * ```ts context=koa-routes
  * import Koa from 'koa';
  * import { sse } from '@sse-middleware/koa';
  *
  * const app = new Koa();
  * // GET /app/metrics?stream=true streams the body of GET /app/metrics once per second.
  * app.use(sse());
- * app.use(routes);
+ * app.use(routes); // after sse(): a route that answers does not call next()
  * ```
  *
  * A matching request is answered by the middleware itself (`ctx.respond = false`, the stream goes
@@ -73,6 +74,11 @@ export function sse<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext>(
 
   const middleware: Koa.Middleware<StateT, ContextT> = async (ctx, next) => {
     if (isPollRequest(ctx.req)) return next();
+    // Pipelined behind an open stream on this connection: run nothing, close the connection.
+    if (refusePipelined(ctx.req.socket)) {
+      ctx.respond = false;
+      return;
+    }
     const matched = engine.match(
       createRequestView({ method: ctx.method, url: ctx.url, headers: ctx.headers, raw: ctx }),
     );

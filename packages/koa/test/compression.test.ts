@@ -2,6 +2,7 @@ import {
   fetchRaw,
   firstCompressedEvent,
   NO_TRANSFORM_DROPPED,
+  polledEcho,
   spacedEvents,
 } from '@sse-middleware/conformance';
 import type { SseOptions } from '@sse-middleware/core';
@@ -55,6 +56,17 @@ describe('behind koa-compress', () => {
       expect(result.vary).toBe('Accept-Encoding');
       expect(result.text).toBe('data: event 1\n\n');
       expect(result.ms).toBeLessThan(1000);
+    },
+  );
+
+  it.each(['gzip', 'br'] as const)(
+    'polls the route with an identity encoding: the default generator streams its JSON, not %s bytes',
+    async (acceptEncoding) => {
+      const result = await firstCompressedEvent(
+        await start({ chunkGenerator: undefined }),
+        acceptEncoding,
+      );
+      expect(polledEcho(result.text)).toMatchObject({ method: 'GET', path: '/' });
     },
   );
 });

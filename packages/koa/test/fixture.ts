@@ -1,11 +1,11 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import cors from '@koa/cors';
 import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
   innerResponse,
+  listenNode,
+  UpstreamFailure,
 } from '@sse-middleware/conformance';
 import Koa from 'koa';
 import { sse } from '../src/index.js';
@@ -17,11 +17,6 @@ export const innerApp: Koa.Middleware = (ctx) => {
   ctx.type = answer.contentType;
   ctx.body = answer.body;
 };
-
-/** Thrown by the `failingUpstream` fixture, after `await next()`, once a stream has taken the request. */
-export class UpstreamFailure extends Error {
-  override name = 'UpstreamFailure';
-}
 
 /** Fails after the downstream chain, the way a buggy logging or metrics middleware would. */
 export const failingUpstream: Koa.Middleware = async (ctx, next) => {
@@ -40,18 +35,8 @@ export function logUnexpectedErrors(app: Koa): void {
   });
 }
 
-export async function listen(app: Koa): Promise<ConformanceServer> {
-  const server = createServer(app.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export function listen(app: Koa): Promise<ConformanceServer> {
+  return listenNode(app.callback());
 }
 
 export const harness: ConformanceHarness = {

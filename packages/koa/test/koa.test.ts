@@ -6,6 +6,7 @@ import {
   fetchRaw,
   openStream,
   sleep,
+  UpstreamFailure,
   until,
 } from '@sse-middleware/conformance';
 import {
@@ -21,7 +22,7 @@ import Koa from 'koa';
 import { describe, expect, expectTypeOf, it, onTestFinished } from 'vitest';
 import { type SseMiddleware, sse } from '../src/index.js';
 import { pollApp } from '../src/poll-app.js';
-import { failingUpstream, listen, UpstreamFailure } from './fixture.js';
+import { failingUpstream, listen } from './fixture.js';
 
 /** Starts `app` for the current test; every error Koa reports lands in `errors` instead of the log. */
 async function serve(app: Koa): Promise<ConformanceServer & { errors: Error[] }> {

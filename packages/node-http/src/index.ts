@@ -7,6 +7,7 @@ import {
   createSseEngine,
   type InnerHandler,
   pollHeaders,
+  refusePipelined,
   requestTarget,
   type SseEngine,
   type SseOptions,
@@ -31,7 +32,7 @@ export interface NodeSseListener<Req extends NodeRequest, Res extends NodeRespon
    * Graceful shutdown of this middleware's streams (see `SseEngine.close`): call it before
    * `server.close()`, which otherwise waits for streams that never end.
    *
-   * ```ts
+   * ```ts context=node-listener
    * process.on('SIGTERM', async () => { await listener.close(); server.close(); });
    * ```
    */
@@ -42,7 +43,7 @@ export interface NodeSseListener<Req extends NodeRequest, Res extends NodeRespon
  * Wraps a request listener so that matching requests become SSE streams, the way the original
  * wraps a Ring handler. Everything else reaches `handler` untouched.
  *
- * ```ts
+ * ```ts context=node-handler
  * import { createServer } from 'node:http';
  * import { sseMiddleware } from '@sse-middleware/node-http';
  *
@@ -65,6 +66,8 @@ export function sseMiddleware<
   const engine = createSseEngine(options, { innerHandler: injectInto(handler as NodeListener) });
 
   const listener = (req: Req, res: Res, next?: (error?: unknown) => void): void => {
+    // Pipelined behind an open stream on this connection: run nothing, close the connection.
+    if (refusePipelined(req.socket)) return;
     const view = createRequestView({
       method: req.method ?? 'GET',
       url: req.url ?? '/',
@@ -73,7 +76,7 @@ export function sseMiddleware<
     });
     const matched = engine.match(view);
     if (!matched) {
-      handler(req, res, next);
+      passOn(handler, req, res, next, (error) => engine.reportError(error, view));
       return;
     }
     void engine.serve(matched, createNodeResponseSink(res));
@@ -84,12 +87,68 @@ export function sseMiddleware<
   });
 }
 
-/** Calls the wrapped listener in memory for the matching request and reads its body. */
+/**
+ * Calls the wrapped listener for a request that is not streamed, the way Express 5 calls a route
+ * handler: a throw or a rejection goes to `next(error)` when there is a `next` (Connect/Express),
+ * else to `onError`, and the client gets a 500 if nothing was sent yet, or the response is ended.
+ * No handler can take the process down through an unhandled rejection.
+ */
+function passOn<Req extends NodeRequest, Res extends NodeResponse>(
+  handler: NodeListener<Req, Res>,
+  req: Req,
+  res: Res,
+  next: ((error?: unknown) => void) | undefined,
+  report: (error: unknown) => void,
+): void {
+  const failed = (error: unknown) => {
+    if (next) {
+      next(error);
+      return;
+    }
+    report(error);
+    answerFailure(res);
+  };
+  let result: unknown;
+  try {
+    result = handler(req, res, next);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+    (result as PromiseLike<unknown>).then(undefined, failed);
+  }
+}
+
+function answerFailure(res: NodeResponse): void {
+  if (res.destroyed || res.writableEnded) return;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = 'Internal Server Error';
+  (res as ServerResponse).writeHead(500, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+/**
+ * Calls the wrapped listener in memory for the matching request and reads its body. A listener
+ * that throws or rejects fails the poll with its own error, which ends the stream as any failing
+ * generator does.
+ */
 function injectInto(handler: NodeListener): InnerHandler {
   return async (req, ctx) => {
     const original = req.raw as NodeRequest | undefined;
+    let failure: { error: unknown } | undefined;
+    const guarded: NodeListener = (pollReq, pollRes) =>
+      passOn(handler, pollReq, pollRes, undefined, (error) => {
+        failure ??= { error };
+      });
     const response = await withPollSignal(ctx.signal, (signal) =>
-      inject(handler as Parameters<typeof inject>[0], {
+      inject(guarded as Parameters<typeof inject>[0], {
         method: 'GET',
         url: requestTarget(req),
         headers: pollHeaders(original?.headers),
@@ -97,6 +156,7 @@ function injectInto(handler: NodeListener): InnerHandler {
         signal,
       }),
     );
+    if (failure) throw failure.error;
     return { status: response.statusCode, body: response.payload };
   };
 }

@@ -1,6 +1,7 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGunzip } from 'node:zlib';
+import { polledEcho } from '@sse-middleware/conformance';
 import { type SseOptions, wrapDelay } from '@sse-middleware/core';
 import compression from 'compression';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -68,5 +69,10 @@ describe('behind the compression middleware', () => {
     expect(result.encoding).toBe('gzip');
     expect(result.text).toBe('data: event 1\n\n');
     expect(result.ms).toBeLessThan(1000);
+  });
+
+  it('polls the handler with an identity encoding: the default generator streams its JSON, not gzip bytes', async () => {
+    const result = await firstEventDelay({});
+    expect(polledEcho(result.text)).toMatchObject({ method: 'GET', path: '/' });
   });
 });

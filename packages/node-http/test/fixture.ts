@@ -1,15 +1,10 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type RequestListener,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
   innerResponse,
+  listenNode,
 } from '@sse-middleware/conformance';
 import type { SseOptions } from '@sse-middleware/core';
 import cors from 'cors';
@@ -23,18 +18,8 @@ export const innerApp: RequestListener = (req: IncomingMessage, res: ServerRespo
   res.end(req.method === 'HEAD' ? undefined : answer.body);
 };
 
-export async function listen(listener: RequestListener): Promise<ConformanceServer> {
-  const server = createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export function listen(listener: RequestListener): Promise<ConformanceServer> {
+  return listenNode(listener);
 }
 
 export const harness: ConformanceHarness = {

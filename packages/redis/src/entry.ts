@@ -1,11 +1,13 @@
 import type { ChannelMessage, StoredEvent } from '@sse-middleware/core';
+import { epochOf, eventId } from './event-id.js';
 
 /** A stream entry as Redis returns it: its id and its flat `[field, value, …]` list. */
 export type RawEntry = [id: string, fields: string[]];
 
 /**
  * The fields a published message is stored under. Only `data` is always there; `event` and
- * `topic` are left out when they are undefined, so `message` events stay small.
+ * `topic` are left out when they are undefined, so `message` events stay small. The append script
+ * adds the `epoch` field (see event-id.ts).
  */
 export function toFields(message: ChannelMessage): string[] {
   const fields = ['data', message.data];
@@ -36,8 +38,9 @@ export function fromFields(entry: RawEntry): ChannelMessage | Error {
 }
 
 /**
- * The stored event an entry holds, encoded with `encode`, or an error saying why it is skipped.
- * The tail and the replay both read entries through here, so every process skips the same ones.
+ * The stored event an entry holds, with its SSE id (`<epoch>.<entry id>`) and encoded with
+ * `encode`, or an error saying why it is skipped. The tail and the replay both read entries
+ * through here, so every process gives the same ids and skips the same entries.
  */
 export function toStoredEvent(
   entry: RawEntry,
@@ -45,12 +48,12 @@ export function toStoredEvent(
 ): StoredEvent | Error {
   const message = fromFields(entry);
   if (message instanceof Error) return message;
-  const id = entry[0];
+  const id = eventId(epochOf(entry[1]), entry[0]);
   try {
     return { ...message, id, bytes: encode(message, id) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return new Error(`stream entry ${id} cannot be sent as an event (${reason}): skipped`, {
+    return new Error(`stream entry ${entry[0]} cannot be sent as an event (${reason}): skipped`, {
       cause: error,
     });
   }

@@ -2,12 +2,18 @@
  * Redis could not be reached, so the store could not publish or replay. Publishing rejects with it
  * at once while Redis is down (`whileDown: 'fail'`, the default) or after waiting `waitMs`.
  *
- * ```ts
- * try {
- *   await channel.publish('price', { symbol: 'ACME', value: 42 });
- * } catch (error) {
- *   if (error instanceof RedisUnavailableError) return reply(503, error.message);
- *   throw error;
+ * ```ts context=price-channel
+ * import { RedisUnavailableError } from '@sse-middleware/redis';
+ *
+ * // The status a publish endpoint answers.
+ * async function publishPrice(value: number): Promise<number> {
+ *   try {
+ *     await channel.publish('price', { symbol: 'ACME', value });
+ *     return 202;
+ *   } catch (error) {
+ *     if (error instanceof RedisUnavailableError) return 503; // Redis is down: try again later
+ *     throw error;
+ *   }
  * }
  * ```
  */

@@ -11,21 +11,25 @@ import type { RedisUnavailableError } from './errors.js';
  * Trimming is approximate by default (Redis frees whole blocks of entries, so a few more than the
  * bound are kept, and it costs nothing); `exact: true` trims to the entry (`=`), at some cost.
  *
- * ```ts
+ * ```ts context=redis-url
+ * import { createRedisStore } from '@sse-middleware/redis';
+ *
  * createRedisStore({ url, trim: { maxLength: 10_000 } }); // about the latest 10,000 events
  * createRedisStore({ url, trim: { maxAgeMs: 3_600_000 } }); // about the last hour
  * ```
  */
 export type TrimOptions =
-  | { maxLength: number; maxAgeMs?: never; exact?: boolean }
-  | { maxAgeMs: number; maxLength?: never; exact?: boolean };
+  | { maxLength: number; maxAgeMs?: undefined; exact?: boolean | undefined }
+  | { maxAgeMs: number; maxLength?: undefined; exact?: boolean | undefined };
 
 /**
  * What publishing (`append`) and replaying (`since`) do while Redis cannot be reached:
  * - `'fail'`: reject at once with a {@link RedisUnavailableError};
  * - `{ waitMs }`: wait up to `waitMs` for Redis to come back, then reject the same way.
  *
- * ```ts
+ * ```ts context=redis-url
+ * import { createRedisStore } from '@sse-middleware/redis';
+ *
  * createRedisStore({ url, whileDown: { waitMs: 2000 } }); // ride out a failover of up to 2 s
  * ```
  */
@@ -35,33 +39,35 @@ export type WhileDown = 'fail' | { waitMs: number };
  * Options of {@link createRedisStore}. Give `url` or `client`; everything else is optional.
  *
  * ```ts
+ * import type { RedisStoreOptions } from '@sse-middleware/redis';
+ *
  * const options: RedisStoreOptions = { url: 'redis://127.0.0.1:6379', key: 'prices' };
  * ```
  */
 export interface RedisStoreOptions {
   /** Where Redis is: `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. */
-  url?: string;
+  url?: string | undefined;
   /**
    * An ioredis client to use instead of `url` (for Sentinel, TLS options, a shared pool…). The
    * store publishes and replays through it, tails through a `duplicate()` of it, and never closes it.
    */
-  client?: Redis;
+  client?: Redis | undefined;
   /** The stream's key: one stream per channel. Default `'sse:events'`. */
-  key?: string;
+  key?: string | undefined;
   /** How the stream is kept bounded. Default `{ maxLength: 1000 }`, the memory store's window. */
-  trim?: TrimOptions;
+  trim?: TrimOptions | undefined;
   /**
    * How long each `XREAD BLOCK` of the tail waits for new events, in ms. A connection silent for
    * longer than this (plus 2 s) is taken as dead and reconnected. Default 5000.
    */
-  blockMs?: number;
+  blockMs?: number | undefined;
   /** What publishing and replaying do while Redis is unreachable. Default `'fail'`. */
-  whileDown?: WhileDown;
+  whileDown?: WhileDown | undefined;
   /**
    * Told of what cannot be thrown to a caller: the tail losing Redis (it reconnects with backoff
    * and resumes where it was), a stream entry that is not an event. Default: `console.error`.
    */
-  onError?: (error: Error) => void;
+  onError?: ((error: Error) => void) | undefined;
 }
 
 /** The options, checked and with their defaults. */

@@ -5,6 +5,7 @@ import {
   type ReplayResult,
   type StoredEvent,
 } from '@sse-middleware/core';
+import { appendEntry } from './append.js';
 import {
   CONNECT_TIMEOUT_MS,
   closeConnection,
@@ -13,9 +14,10 @@ import {
 } from './connection.js';
 import { toFields } from './entry.js';
 import { asError, isReplyError, RedisUnavailableError } from './errors.js';
+import { eventId } from './event-id.js';
 import { type RedisStoreOptions, resolveOptions } from './options.js';
 import { readReplay } from './replay.js';
-import { startTail, type Tail } from './tail.js';
+import { startTail, type Tail, type TailPosition } from './tail.js';
 
 /** How much longer than `blockMs` a tail's connection may stay silent before it is taken as dead. */
 const SILENCE_GRACE_MS = 2000;
@@ -25,9 +27,12 @@ const SILENCE_GRACE_MS = 2000;
  * to `createChannel({ store })`, and close it on shutdown.
  *
  * ```ts
+ * import { createChannel } from '@sse-middleware/core';
+ * import { createRedisStore, type RedisStore } from '@sse-middleware/redis';
+ *
  * const store: RedisStore = createRedisStore({ url: 'redis://127.0.0.1:6379' });
  * const channel = createChannel({ store });
- * // …
+ * // …serve channel.source(), publish with channel.publish(); on shutdown:
  * channel.close();
  * await store.close();
  * ```
@@ -36,17 +41,28 @@ export interface RedisStore extends EventStore {
   /** The stream's key. */
   readonly key: string;
   /**
-   * `XADD`s the event (trimming the stream as configured) and resolves once Redis has it: the
-   * entry id Redis assigned is the event's SSE id, the same on every process. While Redis is down
-   * it rejects with a {@link RedisUnavailableError} (see `whileDown`).
+   * `XADD`s the event (trimming the stream as configured) and resolves once Redis has it. Its SSE
+   * id, the same on every process, is `<epoch>.<entry id>` (`mz3k9q2a.1732412345678-0`): the
+   * stream's epoch, which is new whenever the stream is created anew (deleted, flushed, lost by
+   * Redis), then the entry id Redis assigned. Ids are opaque to clients. While Redis is down it
+   * rejects with a {@link RedisUnavailableError} (see `whileDown`).
    */
   append(message: ChannelMessage, encode: (id: string) => Uint8Array): Promise<StoredEvent>;
-  /** The retained events after `lastEventId` (`XRANGE`), and whether none is missing. */
+  /**
+   * The retained events after `lastEventId` (`XRANGE`), and whether none is missing. An id this
+   * lifetime of the stream never issued (another epoch: a stream since deleted or flushed, another
+   * store's, the memory store's, a malformed or future id) gets every retained event, with
+   * `gapReason: 'unknown-epoch'`; an id older than the oldest retained entry, or with an entry
+   * after it deleted, gets `gapReason: 'not-retained'`.
+   */
   since(lastEventId: string): Promise<ReplayResult>;
   /**
    * Follows the stream on a connection of its own (`XREAD BLOCK`), delivering every event any
    * process appends, in stream order, from where the stream ends now. After losing Redis it
    * reconnects with backoff and resumes after the last event it delivered: no gap, no duplicate.
+   * When the stream is created anew under it (deleted, flushed, Redis restarted empty), it goes on
+   * with the new stream's events, which have the new epoch in their ids, even those whose entry
+   * ids are not after its position (a Redis whose clock is behind).
    * One tail at a time (a store feeds one channel). Returns how to stop it.
    */
   tail(
@@ -69,7 +85,8 @@ const encodeStored = (message: ChannelMessage, id: string): Uint8Array =>
 /**
  * A channel store on a Redis stream, for running a channel on several processes: publish on any
  * of them and every subscriber of every process gets the event, in the same order, with the same
- * id; a client that reconnects to another process resumes from its `Last-Event-ID`.
+ * id (`<epoch>.<entry id>`); a client that reconnects to another process resumes from its
+ * `Last-Event-ID`, and one whose id the stream never issued gets a `replay-gap` first.
  *
  * ```ts
  * import { createChannel } from '@sse-middleware/core';
@@ -134,13 +151,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
 
   /**
-   * The tail's position, once it has read where the stream ends (`+` without a tail). A replay
+   * The tail's position, once it has read where the stream ends (`undefined` without a tail). A replay
    * reads up to it, so nothing reaches a subscriber twice; an append waits for it, so the tail
    * starts before the event and fans it out here too.
    */
-  async function tailPosition(operation: string): Promise<string> {
+  async function tailPosition(operation: string): Promise<TailPosition | undefined> {
     const tail = activeTail;
-    if (!tail) return '+';
+    if (!tail) return undefined;
     const known = tail.position();
     if (known !== undefined) return known;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -152,7 +169,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     ]);
     clearTimeout(timer);
     if (position !== undefined) return position;
-    if (activeTail !== tail) return '+';
+    if (activeTail !== tail) return undefined;
     throw new RedisUnavailableError(`cannot ${operation}: the tail has not reached Redis yet`);
   }
 
@@ -165,13 +182,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (activeTail?.position() === undefined) await tailPosition(operation);
       let id: string;
       try {
-        id = (await commands.call(
-          'XADD',
+        const { epoch, entryId } = await appendEntry(
+          commands,
           key,
-          ...settings.trimArgs(),
-          '*',
-          ...toFields(message),
-        )) as string;
+          settings.trimArgs(),
+          toFields(message),
+        );
+        id = eventId(epoch, entryId);
       } catch (error) {
         throw failure(operation, error, '; the event may or may not have been stored');
       }
@@ -181,9 +198,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async since(lastEventId) {
       const operation = `replay "${key}"`;
       await usable(operation);
-      const upTo = await tailPosition(operation);
+      const tail = await tailPosition(operation);
       try {
-        return await readReplay({ connection: commands, key, lastEventId, upTo, encode, onError });
+        return await readReplay({ connection: commands, key, lastEventId, tail, encode, onError });
       } catch (error) {
         throw failure(operation, error);
       }

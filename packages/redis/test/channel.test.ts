@@ -21,6 +21,8 @@ const WAIT_MS = 15_000;
 
 interface Node {
   readonly url: string;
+  /** The stream's key. */
+  readonly key: string;
   readonly channel: Channel;
   /** What its store reported (`onError`). */
   readonly reported: readonly Error[];
@@ -52,7 +54,8 @@ async function startNode(key: string, options: Partial<RedisStoreOptions> = {}):
     channel.close();
     await store.close();
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, channel, reported };
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}`, key, channel, reported };
 }
 
 /** Two nodes on one stream, each with its tail listening. */
@@ -119,7 +122,11 @@ describe('a channel on a Redis store, on two servers', () => {
     const resumed = await subscribe(b, ids[0]);
     const [gap, ...replayed] = await resumed.waitForEvents(4, WAIT_MS);
     expect(gap?.event).toBe(REPLAY_GAP_EVENT);
-    expect(JSON.parse(gap!.data)).toEqual({ lastEventId: ids[0], oldestRetainedId: ids[3] });
+    expect(JSON.parse(gap!.data)).toEqual({
+      lastEventId: ids[0],
+      oldestRetainedId: ids[3],
+      reason: 'not-retained',
+    });
     expect(replayed.map((e) => e.id)).toEqual(ids.slice(3));
   });
 
@@ -212,5 +219,108 @@ describe('a channel on a Redis store, on two servers', () => {
       await stream.waitForEvents(expected.length, WAIT_MS);
       expect(stream.events.map((e) => e.id)).toEqual(expected);
     }
+  });
+});
+
+describe('a Last-Event-ID the stream never issued gets a replay-gap event (unknown-epoch), then every retained event', () => {
+  /** Publishes `data` one after another on `node`; resolves with their ids. */
+  async function publishAll(node: Node, ...data: string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const text of data) ids.push((await node.channel.publish('message', text)).id);
+    return ids;
+  }
+
+  /** Resumes on `node` from `lastEventId`: the gap event's data, then the ids and data replayed. */
+  async function resumeWithGap(node: Node, lastEventId: string, replayed: number) {
+    const stream = await subscribe(node, lastEventId);
+    const [gap] = await stream.waitForEvents(1 + replayed, WAIT_MS);
+    expect(gap?.event).toBe(REPLAY_GAP_EVENT);
+    // Nothing more comes (no event twice).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return { gap: JSON.parse(gap!.data) as unknown, events: seen(stream).slice(1) };
+  }
+
+  it('from before the stream was deleted (DEL) and published to again', async () => {
+    const [a, b] = await startTwoNodes();
+    const old = await publishAll(a, 'old 1', 'old 2');
+    await adminClient(redis.current.url).del(a.key);
+    const fresh = await publishAll(a, 'new 1', 'new 2');
+    const { gap, events } = await resumeWithGap(b, old[1]!, 2);
+    expect(gap).toEqual({
+      lastEventId: old[1],
+      oldestRetainedId: fresh[0],
+      reason: 'unknown-epoch',
+    });
+    expect(events).toEqual([
+      [fresh[0], 'new 1'],
+      [fresh[1], 'new 2'],
+    ]);
+  });
+
+  it('from before the stream was deleted, when nothing was published since: then live events', async () => {
+    const [a, b] = await startTwoNodes();
+    const [old] = await publishAll(a, 'old');
+    await adminClient(redis.current.url).del(a.key);
+    const stream = await subscribe(b, old);
+    const [gap] = await stream.waitForEvents(1, WAIT_MS);
+    expect(JSON.parse(gap!.data)).toEqual({
+      lastEventId: old,
+      oldestRetainedId: null,
+      reason: 'unknown-epoch',
+    });
+    await until(() => b.channel.stats().subscribers === 1, 'the client to be live');
+    const [live] = await publishAll(a, 'live');
+    await stream.waitForEvents(2, WAIT_MS);
+    expect(seen(stream).slice(1)).toEqual([[live, 'live']]);
+  });
+
+  it('from before FLUSHALL', async () => {
+    const [a, b] = await startTwoNodes();
+    const [old] = await publishAll(a, 'old');
+    await adminClient(redis.current.url).flushall();
+    const fresh = await publishAll(b, 'new 1', 'new 2');
+    const { gap, events } = await resumeWithGap(a, old!, 2);
+    expect(gap).toEqual({ lastEventId: old, oldestRetainedId: fresh[0], reason: 'unknown-epoch' });
+    expect(events.map(([id]) => id)).toEqual(fresh);
+  });
+
+  it('from another stream, even one whose ids fall among this stream’s (no silent skip)', async () => {
+    const [a, b] = await startTwoNodes();
+    const other = await startNode(uniqueKey());
+    const first = await publishAll(a, 'one', 'two');
+    const [foreign] = await publishAll(other, 'elsewhere');
+    const last = await publishAll(a, 'three', 'four');
+    const { gap, events } = await resumeWithGap(b, foreign!, 4);
+    expect(gap).toEqual({
+      lastEventId: foreign,
+      oldestRetainedId: first[0],
+      reason: 'unknown-epoch',
+    });
+    expect(events.map(([, data]) => data)).toEqual(['one', 'two', 'three', 'four']);
+    expect(events.map(([id]) => id)).toEqual([...first, ...last]);
+  });
+
+  it('from the future of this stream', async () => {
+    const [a, b] = await startTwoNodes();
+    const ids = await publishAll(a, 'one', 'two');
+    const [epoch, entry] = ids[1]!.split('.') as [string, string];
+    const future = `${epoch}.${Number(entry.split('-')[0]) + 60_000}-0`;
+    const { gap, events } = await resumeWithGap(b, future, 2);
+    expect(gap).toEqual({ lastEventId: future, oldestRetainedId: ids[0], reason: 'unknown-epoch' });
+    expect(events.map(([id]) => id)).toEqual(ids);
+  });
+
+  it('from the in-memory store (a process that ran without Redis)', async () => {
+    const memory = createChannel();
+    const { id: memoryId } = await memory.publish('message', 'in memory');
+    const [a, b] = await startTwoNodes();
+    const ids = await publishAll(a, 'one', 'two');
+    const { gap, events } = await resumeWithGap(b, memoryId, 2);
+    expect(gap).toEqual({
+      lastEventId: memoryId,
+      oldestRetainedId: ids[0],
+      reason: 'unknown-epoch',
+    });
+    expect(events.map(([id]) => id)).toEqual(ids);
   });
 });

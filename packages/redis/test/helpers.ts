@@ -79,6 +79,31 @@ export const encodeMessage = (m: ChannelMessage, id: string) =>
 
 export const decode = (bytes: Uint8Array) => decoder.decode(bytes);
 
+/** `<epoch>.<entry id>`: the SSE id format of the Redis store. */
+export const ID_SHAPE = /^([0-9a-z]{8})\.(\d+-\d+)$/;
+
+/** The Redis entry id inside an SSE id (`mz3k9q2a.1732412345678-0` → `1732412345678-0`). */
+export function entryIdOf(id: string): string {
+  const match = ID_SHAPE.exec(id);
+  if (!match) throw new Error(`${JSON.stringify(id)} is not an id of the Redis store`);
+  return match[2]!;
+}
+
+/** The SSE ids of every entry of the stream, oldest first, as the store gives them. */
+export async function streamEventIds(admin: Redis, key: string): Promise<string[]> {
+  return (await admin.xrange(key, '-', '+')).map(([id, fields]) => {
+    const at = fields.indexOf('epoch');
+    return at >= 0 && at % 2 === 0 ? `${fields[at + 1]}.${id}` : id;
+  });
+}
+
+/** Orders SSE ids of one epoch by their entry ids, as Redis orders entries. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = entryIdOf(a).split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = entryIdOf(b).split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
+}
+
 /** Appends `count` messages `prefix1…prefixN` one after another; resolves with their ids. */
 export async function appendMany(store: RedisStore, count: number, prefix = 'e') {
   const ids: string[] = [];

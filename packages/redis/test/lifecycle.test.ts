@@ -8,6 +8,7 @@ import {
   adminClient,
   appendMany,
   encodeMessage,
+  entryIdOf,
   storeConnections,
   storeFor,
   tailListening,
@@ -63,7 +64,7 @@ describe('closing', () => {
     expect(await storeConnections(admin, key)).toEqual([`sse-store:${key}`]);
     // Publishing still works: it is the store's other connection.
     const { id } = await channel.publish('message', 'after close');
-    expect(await admin.xrange(key, id, id)).toHaveLength(1);
+    expect(await admin.xrange(key, entryIdOf(id), entryIdOf(id))).toHaveLength(1);
   });
 
   it('store.close() closes every connection and leaves no socket or timer behind', async () => {

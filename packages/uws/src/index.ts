@@ -9,6 +9,7 @@ import {
   type SseRequest,
   type StreamContext,
 } from '@sse-middleware/core';
+import { refuseAmbiguousFraming } from './framing.js';
 import { assertNativeResponse } from './native.js';
 import { copyRequest } from './request.js';
 import { UwsResponseSink } from './response-sink.js';
@@ -27,6 +28,7 @@ export type {
   SseRequest,
   StreamContext,
 } from '@sse-middleware/core';
+export { framingProblem, guardFraming, refuseAmbiguousFraming } from './framing.js';
 export { assertNativeUws, isNativeUws } from './native.js';
 export type { UwsRequestCopy } from './request.js';
 export type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
@@ -47,7 +49,7 @@ export interface UwsSseOptions extends SseOptions {
    * its body is sent as `data:`. uWS cannot replay a request through its router, so the app logic
    * to stream is given here as a plain function. Give this, `chunkGenerator` or `source`.
    */
-  handler?: UwsPollHandler;
+  handler?: UwsPollHandler | undefined;
 }
 
 /** A uWebSockets.js route handler, for `app.get(pattern, handler)`. */
@@ -60,7 +62,9 @@ export interface UwsSseHandler {
    * with a `retry:` hint and ends, and new ones are refused with a 503. Call it before closing the
    * app, which otherwise cuts the streams without a word.
    *
-   * ```ts
+   * ```ts context=uws-app,uws-streams
+   * import uWS from 'uWebSockets.js';
+   *
    * process.on('SIGTERM', async () => {
    *   await streams.close();
    *   uWS.us_listen_socket_close(listenSocket);
@@ -75,7 +79,7 @@ export interface UwsSseHandler {
  * Every other request is yielded (`req.setYield(true)`), so uWS goes on to the next route that
  * matches it.
  *
- * ```ts
+ * ```ts context=uws-route
  * import uWS from 'uWebSockets.js';
  * import { sse } from '@sse-middleware/uws';
  *
@@ -83,7 +87,9 @@ export interface UwsSseHandler {
  * // GET /app/metrics?stream=true streams route('/app/metrics').body once a second.
  * app.get('/*', sse({ handler: (req) => route(req.path) }));
  * // Everything else: what the SSE handler yields, and every other method.
- * app.any('/*', (res, req) => res.end(route(req.getUrl()).body));
+ * app.any('/*', (res, req) => {
+ *   res.end(route(req.getUrl()).body);
+ * });
  * ```
  *
  * @param options What to stream and how: `handler`, `chunkGenerator` or `source`, plus the core's
@@ -100,6 +106,8 @@ export function sse(options: UwsSseOptions): UwsSseHandler {
       assertNativeResponse(res);
       nativeChecked = true;
     }
+    // Before anything else: a request uWS may have framed otherwise than a proxy in front.
+    if (refuseAmbiguousFraming(res, req)) return;
     const matched = engine.match(copyRequest(req));
     if (!matched) {
       req.setYield(true);

@@ -19,6 +19,8 @@ function appFactoryOf(uws: unknown): unknown {
  *
  * ```ts
  * import uWS from 'uWebSockets.js';
+ * import { isNativeUws } from '@sse-middleware/uws';
+ *
  * if (!isNativeUws(uWS)) console.warn('uWebSockets.js is not native here');
  * ```
  */

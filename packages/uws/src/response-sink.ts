@@ -8,11 +8,13 @@ import {
 import type { UwsHttpResponse } from './uws.js';
 
 /**
- * uWS sends the end of the header block only with the first body byte. The SSE specification lets
- * an event stream start with a byte order mark that every client drops, so an event stream sends
- * one to put its head on the wire at once.
+ * uWS sends the end of the header block only with the first body byte, so an event stream starts
+ * with an empty comment line to put its head on the wire at once. Not a byte order mark: the spec
+ * allows one, but httpx-sse, sseclient-py, requests-sse and aiohttp-sse-client keep it and lose
+ * the stream's first field. No blank line follows, so clients that dispatch an event on every blank
+ * line see nothing either; a spec parser ignores the line wherever a block starts.
  */
-const BYTE_ORDER_MARK = new Uint8Array([0xef, 0xbb, 0xbf]);
+const HEAD_COMMENT = new Uint8Array([0x3a, 0x0a]); // ':\n'
 
 /**
  * An {@link SseSink} over a uWebSockets.js response. Every write happens inside `res.cork()`, and
@@ -68,7 +70,7 @@ export class UwsResponseSink implements WatchableSink {
         if (lower === 'content-type') eventStream = value.startsWith('text/event-stream');
         res.writeHeader(name, value);
       }
-      if (eventStream) res.write(BYTE_ORDER_MARK);
+      if (eventStream) res.write(HEAD_COMMENT);
     });
   }
 

@@ -12,7 +12,8 @@ export interface UwsHttpResponse {
   writeStatus(status: string): unknown;
   writeHeader(key: string, value: string): unknown;
   write(chunk: Uint8Array): boolean;
-  end(): unknown;
+  /** With `closeConnection`, uWS closes the connection once `body` is sent. */
+  end(body?: string, closeConnection?: boolean): unknown;
 }
 
 /** The members of uWebSockets.js's `HttpRequest` the handler reads before it returns. */

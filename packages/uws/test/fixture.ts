@@ -5,7 +5,7 @@ import {
   type ConformanceServer,
   innerResponse,
 } from '@sse-middleware/conformance';
-import { assertNativeUws, sse, type UwsSseOptions } from '../src/index.js';
+import { assertNativeUws, guardFraming, sse, type UwsSseOptions } from '../src/index.js';
 
 // Every test of this package runs on the native addon, or fails here with the reason.
 assertNativeUws(uWS);
@@ -69,7 +69,8 @@ export function listen(app: uWS.TemplatedApp): Promise<ConformanceServer> {
  */
 export async function serveStreams(options: UwsSseOptions): Promise<ConformanceServer> {
   const streams = sse(options);
-  const server = await listen(uWS.App().get('/*', streams).any('/*', innerRoute));
+  // uWS runs one handler per request: the inner app refuses ambiguous framing as sse() does.
+  const server = await listen(uWS.App().get('/*', streams).any('/*', guardFraming(innerRoute)));
   return { ...server, shutdownStreams: streams.close };
 }
 

@@ -1,4 +1,4 @@
-import type { SseOptions, StreamContext } from '@sse-middleware/core';
+import type { Chunk, SseOptions, StreamContext } from '@sse-middleware/core';
 import { onTestFinished } from 'vitest';
 import type { ConformanceHarness, ConformanceServer, FixtureOptions } from '../harness.js';
 
@@ -36,3 +36,19 @@ export function onStreamEnd(ctx: StreamContext, callback: () => void): void {
   watched.set(ctx.signal, true);
   ctx.signal.addEventListener('abort', callback, { once: true });
 }
+
+/** A generator that sends one event every `ms`, and stops waiting as soon as its client leaves. */
+export const tickEvery =
+  (ms: number) =>
+  (_req: unknown, ctx: StreamContext): Promise<Chunk> =>
+    new Promise((resolve) => {
+      const stop = () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      };
+      const timer = setTimeout(() => {
+        ctx.signal.removeEventListener('abort', stop);
+        resolve({ data: 'tick' });
+      }, ms);
+      ctx.signal.addEventListener('abort', stop, { once: true });
+    });

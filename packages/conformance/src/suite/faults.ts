@@ -2,7 +2,7 @@ import type { Chunk, ChunkGenerator, StreamContext } from '@sse-middleware/core'
 import { expect, it } from 'vitest';
 import type { ConformanceHarness } from '../harness.js';
 import { fetchRaw, openStream, type RawStream, until } from '../http-client.js';
-import { errorRecorder, serve } from './context.js';
+import { errorRecorder, serve, tickEvery } from './context.js';
 
 /** Counts streams whose generator started and streams whose context aborted. */
 function lifecycleCounter(generate: ChunkGenerator) {
@@ -28,21 +28,6 @@ function handles(): Record<string, number> {
   return counts;
 }
 
-/** A generator that sends one event every `ms`, and stops waiting as soon as its client leaves. */
-const tickEvery =
-  (ms: number) =>
-  (_req: unknown, ctx: StreamContext): Promise<Chunk> =>
-    new Promise((resolve) => {
-      const stop = () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      };
-      const timer = setTimeout(() => {
-        ctx.signal.removeEventListener('abort', stop);
-        resolve({ data: 'tick' });
-      }, ms);
-      ctx.signal.addEventListener('abort', stop, { once: true });
-    });
 const tick = tickEvery(100);
 
 async function openMany(url: string, count: number): Promise<RawStream[]> {

@@ -1,7 +1,7 @@
 import { type Chunk, wrapDelay } from '@sse-middleware/core';
 import { expect, it } from 'vitest';
 import type { ConformanceHarness } from '../harness.js';
-import { openStream, sleep } from '../http-client.js';
+import { afterHeadComment, openStream, sleep } from '../http-client.js';
 import { errorRecorder, onStreamEnd, serve, signalled } from './context.js';
 
 export function lifecycleTests(harness: ConformanceHarness) {
@@ -38,7 +38,9 @@ export function lifecycleTests(harness: ConformanceHarness) {
     });
     const stream = await openStream(`${server.url}/?stream=true`);
     await stream.ended;
-    expect(stream.text).toBe('data: tick 1\n\nevent: error\ndata: Error - (Error) boom\n\n');
+    expect(afterHeadComment(stream.text)).toBe(
+      'data: tick 1\n\nevent: error\ndata: Error - (Error) boom\n\n',
+    );
     expect(errors).toHaveLength(1);
     expect((errors[0] as Error).message).toBe('boom');
     const next = await openStream(`${server.url}/?stream=true`);
@@ -57,7 +59,7 @@ export function lifecycleTests(harness: ConformanceHarness) {
     });
     const stream = await openStream(`${server.url}/?stream=true`);
     await stream.ended;
-    expect(stream.text).toBe('');
+    expect(afterHeadComment(stream.text)).toBe('');
     expect((errors[0] as Error).name).toBe('TypeError');
   });
 
@@ -81,7 +83,9 @@ export function lifecycleTests(harness: ConformanceHarness) {
     });
     const stream = await openStream(`${server.url}/?stream=true`);
     await stream.ended;
-    expect(stream.text).toBe('event: tick\ndata: 1\n\n: a comment\n\ndata: two\n\n');
+    expect(afterHeadComment(stream.text)).toBe(
+      'event: tick\ndata: 1\n\n: a comment\n\ndata: two\n\n',
+    );
     expect(stream.events.map((e) => [e.event, e.data])).toEqual([
       ['tick', '1'],
       [undefined, 'two'],

@@ -1,16 +1,38 @@
-import { createChannel, createMemoryStore, REPLAY_GAP_EVENT } from '@sse-middleware/core';
+import {
+  type Channel,
+  createChannel,
+  createMemoryStore,
+  type EventMap,
+  REPLAY_GAP_EVENT,
+} from '@sse-middleware/core';
 import { expect, it } from 'vitest';
 import type { ConformanceHarness } from '../harness.js';
-import { fetchRaw, openStream, type RawStream, sleep, until } from '../http-client.js';
+import {
+  afterHeadComment,
+  fetchRaw,
+  openStream,
+  type RawStream,
+  sleep,
+  until,
+} from '../http-client.js';
 import { serve } from './context.js';
 
+/** A channel whose store has the fixed epoch `e`, so that its ids read `e.1`, `e.2`… */
+const channelOf = <E extends EventMap = EventMap>(limit?: number): Channel<E> =>
+  createChannel<E>({
+    store: createMemoryStore(limit === undefined ? { epoch: 'e' } : { epoch: 'e', limit }),
+  });
+
 const ids = (stream: RawStream) => stream.events.map((e) => e.id);
+/** The ids `e.<from>` to `e.<to>`. */
 const range = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+  Array.from({ length: to - from + 1 }, (_, i) => `e.${from + i}`);
+/** The sequence number of an id `e.<n>`. */
+const seqOf = (id: string | undefined) => Number(id?.slice('e.'.length));
 
 export function pushTests(harness: ConformanceHarness) {
   it('fans one publish out to many clients, every event in order, encoded once', async () => {
-    const channel = createChannel<{ tick: { n: number } }>();
+    const channel = channelOf<{ tick: { n: number } }>();
     const server = await serve(harness, { maxConnections: 0, source: channel.source() });
     const clients = await Promise.all(
       Array.from({ length: 50 }, () => openStream(`${server.url}/?stream=true`)),
@@ -20,7 +42,7 @@ export function pushTests(harness: ConformanceHarness) {
     for (const client of clients) {
       const events = await client.waitForEvents(100);
       expect(events.map((e) => e.id)).toEqual(range(1, 100));
-      expect(events.map((e) => JSON.parse(e.data).n)).toEqual(range(1, 100).map(Number));
+      expect(events.map((e) => JSON.parse(e.data).n)).toEqual(range(1, 100).map(seqOf));
       expect(events.every((e) => e.event === 'tick')).toBe(true);
       client.destroy();
     }
@@ -28,7 +50,7 @@ export function pushTests(harness: ConformanceHarness) {
   });
 
   it('replays what a reconnecting client missed after its Last-Event-ID, then goes live: no gap, no duplicate', async () => {
-    const channel = createChannel();
+    const channel = channelOf();
     const server = await serve(harness, { source: channel.source() });
     const first = await openStream(`${server.url}/?stream=true`);
     await until(() => channel.stats().subscribers === 1, 'the subscription');
@@ -39,13 +61,13 @@ export function pushTests(harness: ConformanceHarness) {
     for (let n = 11; n <= 20; n += 1) await channel.publish('message', `m${n}`);
 
     const byHeader = await openStream(`${server.url}/?stream=true`, {
-      headers: { 'Last-Event-ID': '10' },
+      headers: { 'Last-Event-ID': 'e.10' },
     });
-    const byQuery = await openStream(`${server.url}/?stream=true&lastEventId=15`);
+    const byQuery = await openStream(`${server.url}/?stream=true&lastEventId=e.15`);
     await until(() => channel.stats().subscribers === 2, 'both reconnections to subscribe');
     for (let n = 21; n <= 25; n += 1) await channel.publish('message', `m${n}`);
     expect((await byHeader.waitForEvents(15)).map((e) => e.data)).toEqual(
-      range(11, 25).map((n) => `m${n}`),
+      range(11, 25).map((id) => `m${seqOf(id)}`),
     );
     expect((await byQuery.waitForEvents(10)).map((e) => e.id)).toEqual(range(16, 25));
     await sleep(100);
@@ -55,16 +77,63 @@ export function pushTests(harness: ConformanceHarness) {
   });
 
   it('signals a replay gap when the Last-Event-ID is older than the store retains', async () => {
-    const channel = createChannel({ store: createMemoryStore({ limit: 5 }) });
+    const channel = channelOf(5);
     const server = await serve(harness, { source: channel.source() });
     for (let n = 1; n <= 20; n += 1) await channel.publish('message', `m${n}`);
     const stream = await openStream(`${server.url}/?stream=true`, {
-      headers: { 'Last-Event-ID': '3' },
+      headers: { 'Last-Event-ID': 'e.3' },
     });
     const events = await stream.waitForEvents(6);
     expect(events[0]?.event).toBe(REPLAY_GAP_EVENT);
-    expect(JSON.parse(events[0]!.data)).toEqual({ lastEventId: '3', oldestRetainedId: '16' });
+    expect(events[0]?.data).toBe(
+      '{"lastEventId":"e.3","oldestRetainedId":"e.16","reason":"not-retained"}',
+    );
     expect(events.slice(1).map((e) => e.id)).toEqual(range(16, 20));
+    stream.destroy();
+  });
+
+  it("signals an 'unknown-epoch' replay gap for a Last-Event-ID from a previous server, then sends the new server's events", async () => {
+    // The first run: a server with its own channel (and default store), and a client reading it.
+    const before = createChannel();
+    const first = await harness.start({ source: before.source() });
+    let lastEventId: string | undefined;
+    let stopped = false;
+    try {
+      const client = await openStream(`${first.url}/?stream=true`);
+      await until(() => before.stats().subscribers === 1, 'the first subscription');
+      for (let n = 1; n <= 3; n += 1) await before.publish('message', `old ${n}`);
+      lastEventId = (await client.waitForEvents(3)).at(-1)?.id;
+      expect(lastEventId).toMatch(/^[0-9a-z]{8}\.3$/);
+      // The restart: the server stops with the client still connected.
+      stopped = true;
+      await first.close();
+      await client.ended;
+    } finally {
+      if (!stopped) await first.close();
+    }
+    // The next run: a new server, a new channel, whose store has issued an id 3 too.
+    const after = createChannel();
+    const server = await serve(harness, { source: after.source() });
+    const newIds: string[] = [];
+    for (let n = 1; n <= 4; n += 1) newIds.push((await after.publish('message', `new ${n}`)).id);
+    expect(newIds[2]).toMatch(/^[0-9a-z]{8}\.3$/);
+    expect(newIds[2]).not.toBe(lastEventId);
+
+    const stream = await openStream(`${server.url}/?stream=true`, {
+      headers: { 'Last-Event-ID': lastEventId! },
+    });
+    const events = await stream.waitForEvents(5);
+    expect(events[0]?.event).toBe(REPLAY_GAP_EVENT);
+    expect(events[0]?.id).toBeUndefined();
+    expect(events[0]?.data).toBe(
+      JSON.stringify({ lastEventId, oldestRetainedId: newIds[0], reason: 'unknown-epoch' }),
+    );
+    expect(events.slice(1).map((e) => [e.id, e.data])).toEqual(
+      newIds.map((id, i) => [id, `new ${i + 1}`]),
+    );
+    await until(() => after.stats().subscribers === 1, 'the reconnection to subscribe');
+    const { id: live } = await after.publish('message', 'live');
+    expect((await stream.waitForEvents(6))[5]?.id).toBe(live);
     stream.destroy();
   });
 
@@ -72,14 +141,16 @@ export function pushTests(harness: ConformanceHarness) {
     const channel = createChannel();
     const server = await serve(harness, { source: channel.source(), heartbeat: 100, retry: 2500 });
     const stream = await openStream(`${server.url}/?stream=true`);
-    await stream.waitForText((text) => (text.match(/^:\n\n/gm) ?? []).length >= 3, 5000);
-    expect(stream.text.startsWith('retry: 2500\n\n')).toBe(true);
+    // Heartbeats are lone comment lines and the hint a lone field line: no blank line, no empty event.
+    await stream.waitForText((text) => (text.match(/^:\n/gm) ?? []).length >= 4, 5000);
+    expect(afterHeadComment(stream.text).startsWith('retry: 2500\n:\n')).toBe(true);
+    expect(stream.text).not.toContain('\n\n');
     expect(stream.events).toEqual([]);
     stream.destroy();
   });
 
   it('disconnects a slow client by default; others keep every event; replay then loses nothing', async () => {
-    const channel = createChannel({ store: createMemoryStore({ limit: 10_000 }) });
+    const channel = channelOf(10_000);
     const closed: string[] = [];
     const server = await serve(harness, {
       source: channel.source(),
@@ -109,7 +180,7 @@ export function pushTests(harness: ConformanceHarness) {
     expect(got).toEqual(range(1, got.length)); // a prefix, in order
     expect(got.length).toBeLessThan(total);
     const resumed = await openStream(`${server.url}/?stream=true`, {
-      headers: { 'Last-Event-ID': got.at(-1) ?? '0' },
+      headers: { 'Last-Event-ID': got.at(-1) ?? 'e.0' },
     });
     const rest = await resumed.waitForEvents(total - got.length, 20_000);
     expect([...got, ...rest.map((e) => e.id!)]).toEqual(range(1, total));
@@ -118,7 +189,7 @@ export function pushTests(harness: ConformanceHarness) {
   }, 60_000);
 
   it("drops a slow client's oldest events under drop-oldest, keeping its stream and the newest events", async () => {
-    const channel = createChannel();
+    const channel = channelOf();
     let droppedBytes = 0;
     const server = await serve(harness, {
       source: channel.source(),
@@ -138,8 +209,8 @@ export function pushTests(harness: ConformanceHarness) {
     expect((await fast.waitForEvents(total, 20_000)).length).toBe(total);
     expect(droppedBytes).toBeGreaterThan(0);
     slow.resume();
-    await slow.waitForText(() => ids(slow).at(-1) === String(total), 20_000);
-    const got = ids(slow).map(Number);
+    await slow.waitForText(() => ids(slow).at(-1) === `e.${total}`, 20_000);
+    const got = ids(slow).map(seqOf);
     expect(got.every((id, i) => i === 0 || id > got[i - 1]!)).toBe(true);
     expect(got.length).toBeLessThan(total);
     expect(slow.isEnded).toBe(false);

@@ -2,6 +2,9 @@ import type { SseSink } from '../../src/index.js';
 
 const decoder = new TextDecoder();
 
+/** What the engine sends as a heartbeat: one comment line, no blank line (see heartbeat.ts). */
+export const HEARTBEAT = ':\n';
+
 /** Called on every write; a returned promise is the backpressure the engine must await. */
 export type WriteHook = (chunk: Uint8Array, sink: MemorySink) => undefined | Promise<void>;
 
@@ -60,6 +63,6 @@ export class MemorySink implements SseSink {
   }
 
   get heartbeats(): number {
-    return this.chunks.filter((c) => c === ':\n\n').length;
+    return this.chunks.filter((c) => c === HEARTBEAT).length;
   }
 }

@@ -1,0 +1,2 @@
+// The app code a quickstart streams: the current cricket score, comma-separated.
+declare function emitScore(): string;

@@ -1,0 +1,2 @@
+// The Koa app of the quickstart before it.
+declare const app: InstanceType<typeof import('koa')>;

@@ -1,0 +1,2 @@
+// The app's routes: answered requests end there (no next()).
+declare const routes: import('koa').Middleware;

@@ -1,0 +1,2 @@
+// The app's latest prices.
+declare function latestPrices(): Promise<Record<string, number>>;

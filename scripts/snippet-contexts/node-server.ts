@@ -1,0 +1,2 @@
+// The node:http server the app listens on.
+declare const server: import('node:http').Server;

@@ -1,0 +1,2 @@
+// The app's quote for a path.
+declare function quote(path: string): { symbol: string; value: number };

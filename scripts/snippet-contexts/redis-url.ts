@@ -1,0 +1,2 @@
+// Where Redis is.
+declare const url: string;

@@ -1,0 +1,2 @@
+// The handler sse() returned.
+declare const streams: import('@sse-middleware/uws').UwsSseHandler;
