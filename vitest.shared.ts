@@ -3,8 +3,14 @@ import { defineConfig } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-/** Workspace packages resolve to their sources, so tests never need a build first. */
+/**
+ * Workspace packages resolve to their sources, so tests never need a build first. Vite's string
+ * aliases also match a prefix (`@sse-middleware/core` would take `@sse-middleware/core/adapter` to
+ * `…/index.ts/adapter`), and the first match wins: the subpath entries come first.
+ */
 const workspaceSources: Record<string, string> = {
+  '@sse-middleware/core/adapter': `${root}packages/core/src/adapter.ts`,
+  '@sse-middleware/core/node': `${root}packages/core/src/node.ts`,
   '@sse-middleware/core': `${root}packages/core/src/index.ts`,
   '@sse-middleware/node-http': `${root}packages/node-http/src/index.ts`,
   '@sse-middleware/fastify': `${root}packages/fastify/src/index.ts`,

@@ -83,7 +83,7 @@ export function runPackInstall(root) {
         process.execPath,
         [
           '-e',
-          `require('@sse-middleware/core'); require('@sse-middleware/${adapter}'); console.log('require ok')`,
+          `for (const entry of ['', '/adapter', '/node']) require('@sse-middleware/core' + entry); require('@sse-middleware/${adapter}'); console.log('require ok')`,
         ],
         { cwd: project, encoding: 'utf8' },
       );

@@ -18,7 +18,7 @@ export interface ClientListener {
  * A sink the engine watches through {@link WATCH_CLIENT} instead of its `signal`:
  *
  * ```ts
- * import { type ClientListener, WATCH_CLIENT, type WatchableSink } from '@sse-middleware/core';
+ * import { type ClientListener, WATCH_CLIENT, type WatchableSink } from '@sse-middleware/core/adapter';
  *
  * abstract class MySink implements WatchableSink {
  *   #listener: ClientListener | undefined;
@@ -95,7 +95,7 @@ export class LazyAbortSignal {
  * gone, and the one listener to tell when it goes.
  *
  * ```ts
- * import { type ClientListener, ClientPresence, WATCH_CLIENT } from '@sse-middleware/core';
+ * import { type ClientListener, ClientPresence, WATCH_CLIENT } from '@sse-middleware/core/adapter';
  *
  * class Client { // what a WatchableSink delegates to
  *   readonly #client = new ClientPresence();

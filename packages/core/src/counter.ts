@@ -6,23 +6,49 @@ export interface ConnectionSlot {
   readonly released: boolean;
 }
 
-export interface ConnectionCounter {
-  /** A slot, or `undefined` when all `max` slots are taken. */
-  tryAcquire(): ConnectionSlot | undefined;
-  /** Slots currently held. */
+/** An engine's open streams against its limit, read-only: only the engine takes and frees slots. */
+export interface EngineConnections {
+  /** Slots currently held: the open streams. */
   readonly active: number;
   /** The limit; `Infinity` when unlimited. */
   readonly max: number;
 }
 
-/** Counts concurrent streams. `max <= 0` means unlimited, as in the original. */
+export interface ConnectionCounter extends EngineConnections {
+  /** A slot, or `undefined` when all `max` slots are taken. */
+  tryAcquire(): ConnectionSlot | undefined;
+}
+
+/** Counts concurrent streams. `max <= 0` means unlimited, as in the original. Internal. */
 export function createConnectionCounter(max: number): ConnectionCounter {
-  return createSlotPool(max).counter;
+  const pool = createSlotPool(max);
+  return {
+    tryAcquire() {
+      if (!pool.tryTake()) return undefined;
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          pool.giveBack();
+        },
+        get released() {
+          return released;
+        },
+      };
+    },
+    get active() {
+      return pool.view.active;
+    },
+    get max() {
+      return pool.view.max;
+    },
+  };
 }
 
 /**
- * Internal: a counter, plus a way to take and give back slots without a slot object (closures
- * and a getter, some 400 bytes), for the engine, whose streams each hold a slot while open.
+ * Internal: the engine's slots, taken and given back without a slot object (closures and a
+ * getter, some 400 bytes per stream), and a read-only view of them for `engine.connections`.
  */
 export function createSlotPool(max: number) {
   assertInteger('maxConnections', max);
@@ -36,29 +62,15 @@ export function createSlotPool(max: number) {
   const giveBack = (): void => {
     active -= 1;
   };
-  const counter: ConnectionCounter = {
-    tryAcquire() {
-      if (!tryTake()) return undefined;
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          giveBack();
-        },
-        get released() {
-          return released;
-        },
-      };
-    },
+  const view: EngineConnections = Object.freeze({
     get active() {
       return active;
     },
     get max() {
       return limit;
     },
-  };
-  return { counter, tryTake, giveBack };
+  });
+  return { view, tryTake, giveBack };
 }
 
 export type SlotPool = ReturnType<typeof createSlotPool>;

@@ -1,4 +1,4 @@
-import { type ConnectionCounter, createSlotPool } from './counter.js';
+import { createSlotPool, type EngineConnections } from './counter.js';
 import { encodeEvent, type SseEvent } from './encoder.js';
 import { createHeartbeat } from './heartbeat.js';
 import { createKeyLimiter } from './key-limiter.js';
@@ -28,7 +28,8 @@ export interface SseEngine {
   close(options?: CloseOptions): Promise<void>;
   /** Counters since the engine was created: open streams, bytes written, rejections, drops… */
   stats(): EngineStats;
-  readonly connections: ConnectionCounter;
+  /** Open streams (`active`) against `maxConnections` (`max`, `Infinity` when unlimited). */
+  readonly connections: EngineConnections;
   /**
    * Hands an error to `options.onError` (a reporter that throws is ignored). Adapters report
    * through it what fails around a stream, such as the wrapped handler of a request they pass on.
@@ -209,7 +210,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     serve,
     close,
     stats: metrics.snapshot,
-    connections: slots.counter,
+    connections: slots.view,
     reportError: report,
   };
 }

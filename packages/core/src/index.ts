@@ -1,4 +1,9 @@
-export { abortableDelay } from './abort.js';
+/**
+ * What an application calls: matchers, wrappers, channels and stores, the encoder, the typed
+ * client, the options and the engine's read-only surface. Adapter authors import the rest from
+ * `@sse-middleware/core/adapter` and, for Node responses, `@sse-middleware/core/node`.
+ * `test/entries.test.ts` lists every name, so a change to this list is deliberate.
+ */
 export {
   type Channel,
   type ChannelEvent,
@@ -23,51 +28,31 @@ export type {
   StreamContext,
   StreamFn,
 } from './chunk.js';
-export {
-  type ClientListener,
-  ClientPresence,
-  WATCH_CLIENT,
-  type WatchableSink,
-} from './client-watch.js';
-export { type ConnectionCounter, type ConnectionSlot, createConnectionCounter } from './counter.js';
+export type { EngineConnections } from './counter.js';
 export { encodeData, encodeEvent, isSseEvent, SseEncodeError, type SseEvent } from './encoder.js';
-export { type CloseOptions, createSseEngine, type SseEngine } from './engine.js';
-export { DEFAULT_SSE_HEADERS, mergeHeaders } from './headers.js';
+export type { CloseOptions, SseEngine } from './engine.js';
+export { DEFAULT_SSE_HEADERS } from './headers.js';
 export {
   acceptEventStream,
   allOf,
   anyOf,
   queryTokenMatch,
   type RequestMatcher,
-  resolveMatch,
   uriMatch,
   uriPrefixMatch,
   uriSuffixMatch,
 } from './matchers.js';
 export type { CloseReason, EngineStats, SseHooks } from './metrics.js';
-export { createNodeResponseSink, type NodeResponseLike } from './node-response-sink.js';
 export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_INTERVAL_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_QUEUED_BYTES,
   defaultErrorEvent,
-  type EngineContext,
-  type InnerHandler,
   type SseOptions,
 } from './options.js';
 export type { SlowConsumerPolicy } from './output.js';
-export { isPoll, markPoll, pollHeaders, withPollSignal } from './poll.js';
-export { encodeChunk } from './pumps.js';
-export {
-  createRequestView,
-  type HeaderSource,
-  type RequestViewInit,
-  requestTarget,
-  type SseHeaders,
-  type SseRequest,
-} from './request.js';
-export type { SseSink } from './sink.js';
+export { requestTarget, type SseHeaders, type SseRequest } from './request.js';
 export {
   type ChannelMessage,
   createMemoryStore,
@@ -77,12 +62,6 @@ export {
   type ReplayResult,
   type StoredEvent,
 } from './store.js';
-export {
-  markStreamSocket,
-  refusePipelined,
-  type StreamSocketLike,
-  socketHasStream,
-} from './stream-socket.js';
 export {
   type ChannelEvents,
   type ConnectionErrorEvent,
@@ -98,8 +77,6 @@ export {
   type TypedEventSource,
   typedEventSource,
 } from './typed-client.js';
-export { describeValue } from './validate.js';
-export { createWebStreamSink, type WebStreamSink } from './web-stream-sink.js';
 export {
   asSseEvent,
   type DelaySpec,

@@ -40,7 +40,7 @@ export function socketHasStream(socket: unknown): boolean {
  *
  * ```ts
  * import type { IncomingMessage, ServerResponse } from 'node:http';
- * import { refusePipelined } from '@sse-middleware/core';
+ * import { refusePipelined } from '@sse-middleware/core/adapter';
  *
  * function listener(req: IncomingMessage, res: ServerResponse) {
  *   if (refusePipelined(req.socket)) return;

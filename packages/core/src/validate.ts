@@ -17,6 +17,7 @@ export function describeValue(value: unknown): string {
   return `${String(value)} (${typeof value})`;
 }
 
+/** The `TypeError` for an option or argument: `name must be expected, received value`. */
 export function invalid(name: string, expected: string, value: unknown): TypeError {
   return new TypeError(`${name} must be ${expected}, received ${describeValue(value)}`);
 }
@@ -44,11 +45,14 @@ export function assertString(name: string, value: unknown): asserts value is str
   if (typeof value !== 'string') throw invalid(name, 'a string', value);
 }
 
+/** An object that is neither `null` nor an array: what an options bag may be. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function assertPlainObject<T>(
   name: string,
   value: T,
 ): asserts value is T & Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(name, 'an object', value);
-  }
+  if (!isPlainObject(value)) throw invalid(name, 'an object', value);
 }

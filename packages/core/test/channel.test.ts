@@ -1,15 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
+import { createRequestView, createSseEngine, type HeaderSource } from '../src/adapter.js';
 import {
   type Channel,
   type ChannelOptions,
   CONTROL_EVENTS,
   createChannel,
   createMemoryStore,
-  createRequestView,
-  createSseEngine,
   type EventMap,
   type EventStore,
-  type HeaderSource,
   MAX_ECHOED_ID_LENGTH,
   queryTokenMatch,
   REPLAY_GAP_EVENT,

@@ -1,20 +1,22 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
-  type Chunk,
-  type ChunkGenerator,
   createRequestView,
   createSseEngine,
+  encodeChunk,
+  type HeaderSource,
+  type SseSink,
+} from '../src/adapter.js';
+import {
+  type Chunk,
+  type ChunkGenerator,
   DEFAULT_INTERVAL_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_SSE_HEADERS,
   defaultErrorEvent,
-  encodeChunk,
-  type HeaderSource,
   type InnerResponse,
   type SseEncodeError,
   type SseOptions,
   type SseRequest,
-  type SseSink,
   type StreamContext,
 } from '../src/index.js';
 import { MemorySink, type WriteHook } from './support/memory-sink.js';
@@ -144,6 +146,19 @@ describe('response head', () => {
 describe('connection limit', () => {
   const BUSY_BODY =
     '503 Service Unavailable.\n\nNo available streaming connection. Maximum connection limit is: 2';
+
+  it('shows its slots read-only: nothing outside the engine can take one', () => {
+    const engine = createSseEngine({ chunkGenerator: () => 'x', maxConnections: 2 });
+    expect(Object.keys(engine.connections).sort()).toEqual(['active', 'max']);
+    expect('tryAcquire' in engine.connections).toBe(false);
+    // @ts-expect-error: nor does its type have a way to take one
+    expect(engine.connections.tryAcquire).toBeUndefined();
+    expect(Object.isFrozen(engine.connections)).toBe(true);
+    expect(engine.connections).toMatchObject({ active: 0, max: 2 });
+    expect(createSseEngine({ chunkGenerator: () => 'x', maxConnections: 0 }).connections.max).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+  });
 
   it('answers 503 at max+1, and frees slots at disconnect', async () => {
     const generator = vi.fn(hang);

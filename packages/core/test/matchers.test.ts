@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { createRequestView, resolveMatch } from '../src/adapter.js';
 import {
   acceptEventStream,
   allOf,
   anyOf,
-  createRequestView,
   queryTokenMatch,
   type RequestMatcher,
   requestTarget,
-  resolveMatch,
   type SseRequest,
   uriMatch,
   uriPrefixMatch,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SseSink } from '../src/index.js';
+import type { SseSink } from '../src/adapter.js';
 import { type SlowConsumerPolicy, StreamOutput } from '../src/output.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

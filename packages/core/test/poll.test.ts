@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pollHeaders, withPollSignal } from '../src/index.js';
+import { pollHeaders, withPollSignal } from '../src/adapter.js';
 
 describe('withPollSignal', () => {
   it('aborts the poll when the stream aborts during it, and then lets go of the stream signal', async () => {

@@ -1,14 +1,12 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRequestView, createSseEngine, type HeaderSource } from '../src/adapter.js';
 import {
   type CloseReason,
   createChannel,
   createMemoryStore,
-  createRequestView,
-  createSseEngine,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_QUEUED_BYTES,
-  type HeaderSource,
   type SseEngine,
   type SseHooks,
   type SseOptions,

@@ -1,17 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
+import { createRequestView, createSseEngine } from '../src/adapter.js';
 import { PUSH_SOURCE, type PushDelivery } from '../src/channel.js';
 import {
   type CloseReason,
   createChannel,
   createMemoryStore,
-  createNodeResponseSink,
-  createRequestView,
-  createSseEngine,
-  type NodeResponseLike,
   type SseEngine,
   type SseOptions,
   type StreamContext,
 } from '../src/index.js';
+import { createNodeResponseSink, type NodeResponseLike } from '../src/node.js';
 import { MemorySink } from './support/memory-sink.js';
 import { tick, waitFor } from './support/util.js';
 

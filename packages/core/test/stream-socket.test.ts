@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createNodeResponseSink,
-  markStreamSocket,
-  type NodeResponseLike,
-  refusePipelined,
-  socketHasStream,
-} from '../src/index.js';
+import { markStreamSocket, refusePipelined, socketHasStream } from '../src/adapter.js';
+import { createNodeResponseSink, type NodeResponseLike } from '../src/node.js';
 
 /** A socket that counts how often it is destroyed. */
 const fakeSocket = () => ({

@@ -1,12 +1,11 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { createRequestView, createSseEngine } from '../src/adapter.js';
 import {
   type Channel,
   type ChannelEvent,
   createChannel,
   createMemoryStore,
-  createRequestView,
-  createSseEngine,
   type SubscribeOptions,
 } from '../src/index.js';
 import { MemorySink } from './support/memory-sink.js';

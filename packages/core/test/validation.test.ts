@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { createRequestView, createSseEngine, createWebStreamSink } from '../src/adapter.js';
+import { createConnectionCounter } from '../src/counter.js';
 import {
   acceptEventStream,
   allOf,
   anyOf,
   asSseEvent,
-  createConnectionCounter,
-  createNodeResponseSink,
-  createRequestView,
-  createSseEngine,
-  createWebStreamSink,
   queryTokenMatch,
   uriMatch,
   uriPrefixMatch,
@@ -18,6 +15,7 @@ import {
   wrapFetchBody,
   wrapSseEvent,
 } from '../src/index.js';
+import { createNodeResponseSink } from '../src/node.js';
 
 const f = () => undefined;
 

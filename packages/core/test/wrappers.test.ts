@@ -1,8 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import { createRequestView, encodeChunk } from '../src/adapter.js';
 import {
   asSseEvent,
-  createRequestView,
-  encodeChunk,
   type InnerResponse,
   InnerResponseError,
   type SseRequest,

@@ -1,4 +1,5 @@
-import { createNodeResponseSink, type SseSink } from '@sse-middleware/core';
+import type { SseSink } from '@sse-middleware/core/adapter';
+import { createNodeResponseSink } from '@sse-middleware/core/node';
 import type { FastifyReply } from 'fastify';
 
 /**

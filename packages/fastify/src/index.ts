@@ -1,10 +1,10 @@
+import type { SseOptions } from '@sse-middleware/core';
 import {
   createRequestView,
   createSseEngine,
   describeValue,
   refusePipelined,
-  type SseOptions,
-} from '@sse-middleware/core';
+} from '@sse-middleware/core/adapter';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { hijackForStream } from './hijack.js';

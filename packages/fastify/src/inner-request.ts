@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { type InnerHandler, pollHeaders, requestTarget } from '@sse-middleware/core';
+import { requestTarget } from '@sse-middleware/core';
+import { type InnerHandler, pollHeaders } from '@sse-middleware/core/adapter';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const STREAM_SIGNAL: unique symbol = Symbol('sse-middleware stream signal');

@@ -1,9 +1,5 @@
-import {
-  type CloseOptions,
-  describeValue,
-  type EngineStats,
-  type SseEngine,
-} from '@sse-middleware/core';
+import type { CloseOptions, EngineStats, SseEngine } from '@sse-middleware/core';
+import { describeValue } from '@sse-middleware/core/adapter';
 import type { FastifyInstance } from 'fastify';
 
 /**

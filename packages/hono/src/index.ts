@@ -1,13 +1,10 @@
+import type { CloseOptions, SseEngine, SseOptions, SseRequest } from '@sse-middleware/core';
 import {
-  type CloseOptions,
   createRequestView,
   createSseEngine,
   describeValue,
   isPoll,
-  type SseEngine,
-  type SseOptions,
-  type SseRequest,
-} from '@sse-middleware/core';
+} from '@sse-middleware/core/adapter';
 import type { Context, MiddlewareHandler } from 'hono';
 import { nodeOutgoingOf, refusePipelinedOnNode, streamToNode } from './node-server.js';
 import { type FetchApp, pollApp } from './poll-app.js';

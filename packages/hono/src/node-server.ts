@@ -1,11 +1,6 @@
-import {
-  createNodeResponseSink,
-  type NodeResponseLike,
-  refusePipelined,
-  type SseEngine,
-  type SseRequest,
-  type StreamSocketLike,
-} from '@sse-middleware/core';
+import type { SseEngine, SseRequest } from '@sse-middleware/core';
+import { refusePipelined, type StreamSocketLike } from '@sse-middleware/core/adapter';
+import { createNodeResponseSink, type NodeResponseLike } from '@sse-middleware/core/node';
 import type { Context } from 'hono';
 
 /** The Node response @hono/node-server binds as `c.env.outgoing` (node:http or node:http2 compat). */

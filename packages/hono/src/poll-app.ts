@@ -1,10 +1,10 @@
+import { requestTarget } from '@sse-middleware/core';
 import {
   type InnerHandler,
   markPoll,
   pollHeaders,
-  requestTarget,
   withPollSignal,
-} from '@sse-middleware/core';
+} from '@sse-middleware/core/adapter';
 import type { Context, ExecutionContext } from 'hono';
 
 /** What the default chunk generator polls: a Hono app, or anything with Hono's `fetch` signature. */

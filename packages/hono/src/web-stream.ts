@@ -1,9 +1,5 @@
-import {
-  createWebStreamSink,
-  markStreamSocket,
-  type SseEngine,
-  type SseRequest,
-} from '@sse-middleware/core';
+import type { SseEngine, SseRequest } from '@sse-middleware/core';
+import { createWebStreamSink, markStreamSocket } from '@sse-middleware/core/adapter';
 import type { Context } from 'hono';
 import type { NodeOutgoing } from './node-server.js';
 

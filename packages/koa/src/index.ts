@@ -1,12 +1,6 @@
-import {
-  type CloseOptions,
-  createNodeResponseSink,
-  createRequestView,
-  createSseEngine,
-  refusePipelined,
-  type SseEngine,
-  type SseOptions,
-} from '@sse-middleware/core';
+import type { CloseOptions, SseEngine, SseOptions } from '@sse-middleware/core';
+import { createRequestView, createSseEngine, refusePipelined } from '@sse-middleware/core/adapter';
+import { createNodeResponseSink } from '@sse-middleware/core/node';
 import type Koa from 'koa';
 import { ignoreDisconnects } from './disconnect.js';
 import { isPollRequest, pollApp } from './poll-app.js';

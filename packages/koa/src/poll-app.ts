@@ -1,10 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  type InnerHandler,
-  pollHeaders,
-  requestTarget,
-  withPollSignal,
-} from '@sse-middleware/core';
+import { requestTarget } from '@sse-middleware/core';
+import { type InnerHandler, pollHeaders, withPollSignal } from '@sse-middleware/core/adapter';
 import type Koa from 'koa';
 import { inject } from 'light-my-request';
 

@@ -2,17 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import {
   type CloseOptions,
-  createNodeResponseSink,
+  requestTarget,
+  type SseEngine,
+  type SseOptions,
+} from '@sse-middleware/core';
+import {
   createRequestView,
   createSseEngine,
   type InnerHandler,
   pollHeaders,
   refusePipelined,
-  requestTarget,
-  type SseEngine,
-  type SseOptions,
   withPollSignal,
-} from '@sse-middleware/core';
+} from '@sse-middleware/core/adapter';
+import { createNodeResponseSink } from '@sse-middleware/core/node';
 import { inject } from 'light-my-request';
 
 export type NodeRequest = IncomingMessage | Http2ServerRequest;

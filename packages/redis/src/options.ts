@@ -1,4 +1,4 @@
-import { describeValue } from '@sse-middleware/core';
+import { invalid, isPlainObject } from '@sse-middleware/core/adapter';
 import type { Redis } from 'ioredis';
 import type { RedisUnavailableError } from './errors.js';
 
@@ -90,14 +90,6 @@ export const DEFAULT_MAX_LENGTH = 1000;
 export const DEFAULT_BLOCK_MS = 5000;
 
 const defaultOnError = (error: Error) => console.error('[@sse-middleware/redis]', error);
-
-function invalid(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`${name} must be ${expected}, received ${describeValue(value)}`);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function positiveInteger(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {

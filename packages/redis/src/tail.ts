@@ -1,4 +1,5 @@
 import type { ChannelMessage, StoredEvent } from '@sse-middleware/core';
+import { abortableDelay } from '@sse-middleware/core/adapter';
 import type { Redis } from 'ioredis';
 import { closeConnection, watchConnection } from './connection.js';
 import { type RawEntry, toStoredEvent } from './entry.js';
@@ -145,7 +146,7 @@ export function startTail(options: TailOptions): Tail {
         // One report per outage: the connection retries on its own, often.
         if (failures === 1) onError(describeFailure(key, position, error, watch.down));
         const backoff = Math.min(MIN_BACKOFF_MS * 2 ** (failures - 1), MAX_BACKOFF_MS);
-        await sleep(backoff, stopping.signal);
+        await abortableDelay(backoff, stopping.signal);
       }
     }
     watch.dispose();
@@ -240,18 +241,5 @@ function untilReady(connection: Redis, signal: AbortSignal): Promise<boolean> {
     connection.on('ready', onReady);
     connection.on('end', onEnd);
     signal.addEventListener('abort', onEnd);
-  });
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
   });
 }

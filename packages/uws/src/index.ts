@@ -1,14 +1,12 @@
-import {
-  type CloseOptions,
-  createSseEngine,
-  describeValue,
-  type InnerHandler,
-  type InnerResponse,
-  type SseEngine,
-  type SseOptions,
-  type SseRequest,
-  type StreamContext,
+import type {
+  CloseOptions,
+  InnerResponse,
+  SseEngine,
+  SseOptions,
+  SseRequest,
+  StreamContext,
 } from '@sse-middleware/core';
+import { createSseEngine, describeValue, type InnerHandler } from '@sse-middleware/core/adapter';
 import { refuseAmbiguousFraming } from './framing.js';
 import { assertNativeResponse } from './native.js';
 import { copyRequest } from './request.js';

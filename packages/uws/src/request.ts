@@ -1,4 +1,5 @@
-import { createRequestView, type SseRequest } from '@sse-middleware/core';
+import type { SseRequest } from '@sse-middleware/core';
+import { createRequestView } from '@sse-middleware/core/adapter';
 import type { UwsHttpRequest } from './uws.js';
 
 /**

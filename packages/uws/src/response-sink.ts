@@ -4,7 +4,7 @@ import {
   ClientPresence,
   WATCH_CLIENT,
   type WatchableSink,
-} from '@sse-middleware/core';
+} from '@sse-middleware/core/adapter';
 import type { UwsHttpResponse } from './uws.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SseSink } from '../../src/index.js';
+import type { SseSink } from '../../src/adapter.js';
 
 const decoder = new TextDecoder();
 

@@ -1,0 +1,196 @@
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import * as adapter from '../src/adapter.js';
+import * as root from '../src/index.js';
+import * as node from '../src/node.js';
+
+/**
+ * Every name each of the three entries exports, values and types apart. A change to the public
+ * surface changes one of these lists, so it shows up in review: edit the list on purpose.
+ */
+const ENTRIES = {
+  index: {
+    module: root,
+    values: [
+      'CONTROL_EVENTS',
+      'DEFAULT_HEARTBEAT_MS',
+      'DEFAULT_INTERVAL_MS',
+      'DEFAULT_MAX_CONNECTIONS',
+      'DEFAULT_MAX_QUEUED_BYTES',
+      'DEFAULT_SSE_HEADERS',
+      'InnerResponseError',
+      'MAX_ECHOED_ID_LENGTH',
+      'REPLAY_GAP_EVENT',
+      'SseEncodeError',
+      'SseReservedEventError',
+      'SseSerializeError',
+      'acceptEventStream',
+      'allOf',
+      'anyOf',
+      'asSseEvent',
+      'createChannel',
+      'createMemoryStore',
+      'defaultErrorEvent',
+      'encodeData',
+      'encodeEvent',
+      'isSseEvent',
+      'queryTokenMatch',
+      'requestTarget',
+      'typedEventSource',
+      'uriMatch',
+      'uriPrefixMatch',
+      'uriSuffixMatch',
+      'wrapDelay',
+      'wrapErrorReport',
+      'wrapFetchBody',
+      'wrapSseEvent',
+    ],
+    types: [
+      'Channel',
+      'ChannelEvent',
+      'ChannelEvents',
+      'ChannelMessage',
+      'ChannelOptions',
+      'ChannelStats',
+      'Chunk',
+      'ChunkGenerator',
+      'ChunkSource',
+      'CloseOptions',
+      'CloseReason',
+      'ConnectionErrorEvent',
+      'ControlEvents',
+      'DelaySpec',
+      'EngineConnections',
+      'EngineStats',
+      'ErrorReporter',
+      'EventMap',
+      'EventSourceLike',
+      'EventStore',
+      'InnerResponse',
+      'JsonText',
+      'MemoryStoreOptions',
+      'OpenEvent',
+      'PublishOptions',
+      'ReplayGap',
+      'ReplayGapEvent',
+      'ReplayGapReason',
+      'ReplayResult',
+      'RequestMatcher',
+      'ServerErrorEvent',
+      'ShutdownEvent',
+      'SlowConsumerPolicy',
+      'SseEngine',
+      'SseEvent',
+      'SseHeaders',
+      'SseHooks',
+      'SseListenerOptions',
+      'SseMessageEvent',
+      'SseOptions',
+      'SseRequest',
+      'StoredEvent',
+      'StreamContext',
+      'StreamFn',
+      'SubscribeOptions',
+      'TypedEventSource',
+    ],
+  },
+  adapter: {
+    module: adapter,
+    values: [
+      'ClientPresence',
+      'WATCH_CLIENT',
+      'abortableDelay',
+      'assertPlainObject',
+      'createRequestView',
+      'createSseEngine',
+      'createWebStreamSink',
+      'describeValue',
+      'encodeChunk',
+      'invalid',
+      'isPlainObject',
+      'isPoll',
+      'markPoll',
+      'markStreamSocket',
+      'mergeHeaders',
+      'pollHeaders',
+      'refusePipelined',
+      'resolveMatch',
+      'socketHasStream',
+      'withPollSignal',
+    ],
+    types: [
+      'ClientListener',
+      'EngineContext',
+      'HeaderSource',
+      'InnerHandler',
+      'RequestViewInit',
+      'SseSink',
+      'StreamSocketLike',
+      'WatchableSink',
+      'WebStreamSink',
+    ],
+  },
+  node: {
+    module: node,
+    values: ['createNodeResponseSink'],
+    types: ['NodeResponseLike'],
+  },
+} as const;
+
+const entryNames = Object.keys(ENTRIES) as (keyof typeof ENTRIES)[];
+
+/** What the compiler sees each entry export, types included (they have no runtime trace). */
+function compiledExports() {
+  // The core has no Node types: a file URL's path, decoded, is the path on POSIX systems.
+  const src = decodeURIComponent(new URL('../src/', import.meta.url).pathname);
+  const program = ts.createProgram(
+    entryNames.map((entry) => `${src}${entry}.ts`),
+    {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'],
+      types: [],
+      noEmit: true,
+      skipLibCheck: true,
+    },
+  );
+  const checker = program.getTypeChecker();
+  return Object.fromEntries(
+    entryNames.map((entry) => {
+      const file = program.getSourceFile(`${src}${entry}.ts`)!;
+      const values: string[] = [];
+      const types: string[] = [];
+      for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)) {
+        const target =
+          symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+        (target.flags & ts.SymbolFlags.Value ? values : types).push(symbol.name);
+      }
+      return [entry, { values: values.sort(), types: types.sort() }];
+    }),
+  );
+}
+
+describe('the three entries of @sse-middleware/core', () => {
+  it.each(entryNames)('%s exports exactly its listed values at runtime', (entry) => {
+    const { module, values } = ENTRIES[entry];
+    expect(Object.keys(module).sort()).toEqual([...values]);
+  });
+
+  it('export exactly their listed values and types, as the compiler sees them', () => {
+    const compiled = compiledExports();
+    for (const entry of entryNames) {
+      const { values, types } = ENTRIES[entry];
+      expect({ entry, ...compiled[entry] }).toEqual({
+        entry,
+        values: [...values],
+        types: [...types],
+      });
+    }
+  });
+
+  it('share no name: each name has one entry', () => {
+    const all = entryNames.flatMap((entry) => [...ENTRIES[entry].values, ...ENTRIES[entry].types]);
+    expect(all.length).toBe(new Set(all).size);
+  });
+});
