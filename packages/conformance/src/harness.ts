@@ -10,6 +10,10 @@ import type { CloseOptions, SseOptions } from '@sse-middleware/core';
  * - `GET /text`: 200, `text/plain; charset=utf-8`, body {@link MULTIBYTE_TEXT};
  * - `GET /throw`: the handler throws `new Error('inner failure')`; the framework answers as it
  *   always does for an uncaught handler error (500 in every framework here);
+ * - `GET /headers`: 200, `application/json`, the request's headers (names lower-cased; the
+ *   fixture passes them to {@link innerResponse});
+ * - `GET /slow`: answered through {@link innerSlowResponse}, only once the request is aborted
+ *   (the fixture passes a promise that settles when it closes);
  * - anything else: 200, `application/json`, body {@link EchoBody} (for every method).
  *
  * Every fixture answers through {@link innerResponse}, which counts what it answers by path, so a
@@ -36,6 +40,12 @@ export interface FixtureOptions {
    * after `reply.hijack()`: `onRequestAbort` or `onResponse`).
    */
   failingUpstream?: boolean;
+  /**
+   * Put a second SSE middleware, built from these options, between the SSE middleware and the inner
+   * app (a second registration of the plugin in Fastify; for node:http, the inner listener wrapped
+   * by it). A poll of the first must pass it and reach the inner app.
+   */
+  secondMiddleware?: SseOptions;
 }
 
 /** A capability is `true`, or the reason why this server cannot do it. */
@@ -44,6 +54,10 @@ export interface Capabilities {
   failingUpstream?: true | string;
   /** The server returned by `start()` offers `shutdownStreams()`. */
   gracefulShutdown?: true | string;
+  /** The default poll is a request of its own, with the client's headers forwarded. */
+  pollHeaders?: true | string;
+  /** `start()` honours {@link FixtureOptions.secondMiddleware}. */
+  secondMiddleware?: true | string;
 }
 
 export const CORS_ORIGIN = 'https://app.example';
@@ -73,20 +87,43 @@ export interface EchoBody {
 export const MULTIBYTE_TEXT = 'héllo wörld ✓ 😀 𝄞 日本語';
 
 const innerRequests = new Map<string, number>();
+let slowAborts = 0;
 
 /** How many requests for `path` the inner app has answered (in this process): 0 means it never ran. */
 export function innerRequestCount(path: string): number {
   return innerRequests.get(path) ?? 0;
 }
 
+/** How many `GET /slow` requests the inner app saw aborted before it answered (in this process). */
+export function innerAbortCount(): number {
+  return slowAborts;
+}
+
+/** What the inner app answers. */
+export interface InnerAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** A request's headers as a framework hands them over. */
+export type InnerHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+
 /** The inner app's answer, shared so that every adapter's fixture answers alike. */
 export function innerResponse(
   method: string,
   path: string,
   query: string,
-): { status: number; contentType: string; body: string } {
+  headers: InnerHeaders = {},
+): InnerAnswer {
   innerRequests.set(path, innerRequestCount(path) + 1);
   if (path === '/throw') throw new Error('inner failure');
+  if (path === '/headers') {
+    const seen = Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    return { status: 200, contentType: 'application/json', body: JSON.stringify(seen) };
+  }
   const status = /^\/status\/(\d{3})$/.exec(path);
   if (status)
     return { status: Number(status[1]), contentType: 'text/plain', body: `status ${status[1]}` };
@@ -95,4 +132,25 @@ export function innerResponse(
     return { status: 200, contentType: 'text/plain; charset=utf-8', body: MULTIBYTE_TEXT };
   const echo: EchoBody = { method, path, query, now: Date.now() };
   return { status: 200, contentType: 'application/json', body: JSON.stringify(echo) };
+}
+
+/**
+ * The inner app's `GET /slow`: counted like any request, it answers only once `closed` settles (the
+ * fixture's sign that the request was aborted, whether it resolves or rejects), or after 10 s; an abort is counted
+ * ({@link innerAbortCount}).
+ */
+export async function innerSlowResponse(closed: Promise<unknown>): Promise<InnerAnswer> {
+  innerRequests.set('/slow', innerRequestCount('/slow') + 1);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), 10_000);
+  });
+  const aborted = closed.then(
+    () => 'aborted' as const,
+    () => 'aborted' as const, // destroyed with an error (an AbortError) is aborted too
+  );
+  const outcome = await Promise.race([aborted, late]);
+  clearTimeout(timer);
+  if (outcome === 'aborted') slowAborts += 1;
+  return { status: 200, contentType: 'text/plain', body: outcome };
 }

@@ -38,8 +38,12 @@ export {
   type ConformanceServer,
   type EchoBody,
   type FixtureOptions,
+  type InnerAnswer,
+  type InnerHeaders,
+  innerAbortCount,
   innerRequestCount,
   innerResponse,
+  innerSlowResponse,
   MULTIBYTE_TEXT,
   UpstreamFailure,
 } from './harness.js';

@@ -4,26 +4,32 @@
  * the default generator, the stream-socket marks, and the validators that word every `TypeError`
  * alike. Applications never need it; `test/entries.test.ts` lists every name.
  */
-export { abortableDelay } from './abort.js';
+
 export {
   type ClientListener,
   ClientPresence,
   WATCH_CLIENT,
   type WatchableSink,
-} from './client-watch.js';
-export { createSseEngine } from './engine.js';
-export { mergeHeaders } from './headers.js';
-export { resolveMatch } from './matchers.js';
-export type { EngineContext, InnerHandler } from './options.js';
-export { isPoll, markPoll, pollHeaders, withPollSignal } from './poll.js';
-export { encodeChunk } from './pumps.js';
-export { createRequestView, type HeaderSource, type RequestViewInit } from './request.js';
-export type { SseSink } from './sink.js';
+} from './adapter-kit/client-watch.js';
+export { attachHandle, type SseHandle, type SseHandler } from './adapter-kit/handle.js';
+export { isPoll, markPoll, pollHeaders, withPollSignal } from './adapter-kit/poll.js';
+export {
+  createRequestView,
+  type HeaderSource,
+  type RequestViewInit,
+} from './adapter-kit/request.js';
+export type { SseSink } from './adapter-kit/sink.js';
 export {
   markStreamSocket,
   refusePipelined,
   type StreamSocketLike,
   socketHasStream,
-} from './stream-socket.js';
-export { assertPlainObject, describeValue, invalid, isPlainObject } from './validate.js';
-export { createWebStreamSink, type WebStreamSink } from './web-stream-sink.js';
+} from './adapter-kit/stream-socket.js';
+export { createWebStreamSink, type WebStreamSink } from './adapter-kit/web-stream-sink.js';
+export { resolveMatch } from './api/matchers.js';
+export { createSseEngine } from './engine/engine.js';
+export { mergeHeaders } from './engine/headers.js';
+export type { EngineContext, InnerHandler } from './engine/options.js';
+export { abortableDelay } from './util/abort.js';
+export { assertPlainObject, describeValue, invalid, isPlainObject } from './util/validate.js';
+export { encodeChunk } from './wire/encoder.js';

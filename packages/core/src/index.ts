@@ -4,6 +4,8 @@
  * `@sse-middleware/core/adapter` and, for Node responses, `@sse-middleware/core/node`.
  * `test/entries.test.ts` lists every name, so a change to this list is deliberate.
  */
+
+export { requestTarget, type SseHeaders, type SseRequest } from './adapter-kit/request.js';
 export {
   type Channel,
   type ChannelEvent,
@@ -19,19 +21,7 @@ export {
   SseReservedEventError,
   SseSerializeError,
   type SubscribeOptions,
-} from './channel.js';
-export type {
-  Chunk,
-  ChunkGenerator,
-  ChunkSource,
-  InnerResponse,
-  StreamContext,
-  StreamFn,
-} from './chunk.js';
-export type { EngineConnections } from './counter.js';
-export { encodeData, encodeEvent, isSseEvent, SseEncodeError, type SseEvent } from './encoder.js';
-export type { CloseOptions, SseEngine } from './engine.js';
-export { DEFAULT_SSE_HEADERS } from './headers.js';
+} from './api/channel.js';
 export {
   acceptEventStream,
   allOf,
@@ -41,18 +31,7 @@ export {
   uriMatch,
   uriPrefixMatch,
   uriSuffixMatch,
-} from './matchers.js';
-export type { CloseReason, EngineStats, SseHooks } from './metrics.js';
-export {
-  DEFAULT_HEARTBEAT_MS,
-  DEFAULT_INTERVAL_MS,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_QUEUED_BYTES,
-  defaultErrorEvent,
-  type SseOptions,
-} from './options.js';
-export type { SlowConsumerPolicy } from './output.js';
-export { requestTarget, type SseHeaders, type SseRequest } from './request.js';
+} from './api/matchers.js';
 export {
   type ChannelMessage,
   createMemoryStore,
@@ -61,7 +40,7 @@ export {
   type ReplayGapReason,
   type ReplayResult,
   type StoredEvent,
-} from './store.js';
+} from './api/store.js';
 export {
   type ChannelEvents,
   type ConnectionErrorEvent,
@@ -76,7 +55,7 @@ export {
   type SseMessageEvent,
   type TypedEventSource,
   typedEventSource,
-} from './typed-client.js';
+} from './api/typed-client.js';
 export {
   asSseEvent,
   type DelaySpec,
@@ -86,4 +65,32 @@ export {
   wrapErrorReport,
   wrapFetchBody,
   wrapSseEvent,
-} from './wrappers.js';
+} from './api/wrappers.js';
+export type {
+  Chunk,
+  ChunkGenerator,
+  ChunkSource,
+  InnerResponse,
+  StreamContext,
+  StreamFn,
+} from './engine/chunk.js';
+export type { EngineConnections } from './engine/counter.js';
+export type { CloseOptions, SseEngine } from './engine/engine.js';
+export { DEFAULT_SSE_HEADERS } from './engine/headers.js';
+export type { CloseReason, EngineStats, SseHooks } from './engine/metrics.js';
+export {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_INTERVAL_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  defaultErrorEvent,
+  type SseOptions,
+} from './engine/options.js';
+export type { SlowConsumerPolicy } from './engine/output.js';
+export {
+  encodeData,
+  encodeEvent,
+  isSseEvent,
+  SseEncodeError,
+  type SseEvent,
+} from './wire/encoder.js';

@@ -3,4 +3,4 @@
  * node:http2's `Http2ServerResponse`), for adapters on Node servers. Structural types only: it
  * imports nothing from Node either. `test/entries.test.ts` lists every name.
  */
-export { createNodeResponseSink, type NodeResponseLike } from './node-response-sink.js';
+export { createNodeResponseSink, type NodeResponseLike } from './node/node-response-sink.js';

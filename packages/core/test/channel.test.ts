@@ -635,7 +635,7 @@ describe('channel: replay', () => {
     expect(engine.stats().open).toBe(0);
   });
 
-  // BUG (src/channel.ts, publish() + subscribe()): with an asynchronous store (Redis, say) an
+  // BUG (src/api/channel.ts, publish() + subscribe()): with an asynchronous store (Redis, say) an
   // event is visible to since() before append() resolves. A client replaying in that window gets
   // it from the replay, is subscribed, and then gets it again from the publish's fan-out.
   it('no duplicate when a replay reads an event whose asynchronous append has not resolved yet', async () => {

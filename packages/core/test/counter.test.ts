@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ConnectionSlot, createConnectionCounter } from '../src/counter.js';
+import { type ConnectionSlot, createConnectionCounter } from '../src/engine/counter.js';
 
 describe('createConnectionCounter', () => {
   it('with max 2 gives two slots, then undefined', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SseSink } from '../src/adapter.js';
-import { type SlowConsumerPolicy, StreamOutput } from '../src/output.js';
+import { type SlowConsumerPolicy, StreamOutput } from '../src/engine/output.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** One macrotask: every pending microtask (a drain, say) has run by then. */
@@ -93,7 +93,7 @@ describe('StreamOutput: direct writes', () => {
       expect(events.written).toEqual([3, 50, 1]);
       expect(events.dropped).toEqual([]);
       expect(events.overflowed).toBe(0);
-      expect(output.busy).toBe(false);
+      expect(output.backpressured).toBe(false);
       expect(output.whenWritable()).toBeUndefined();
     },
   );
@@ -107,7 +107,7 @@ describe('StreamOutput: backpressure and queue', () => {
     const b = chunk('b', 3);
     const c = chunk('c', 4);
     output.send(a);
-    expect(output.busy).toBe(true);
+    expect(output.backpressured).toBe(true);
     output.send(b);
     output.send(c);
     expect(sink.chunks).toEqual([a]);
@@ -120,7 +120,7 @@ describe('StreamOutput: backpressure and queue', () => {
     expect(sink.chunks[1]).toBe(b);
     expect(sink.chunks[2]).toBe(c);
     expect(events.written).toEqual([2, 3, 4]);
-    expect(output.busy).toBe(false);
+    expect(output.backpressured).toBe(false);
     expect(output.whenWritable()).toBeUndefined();
 
     // Writable again: the next chunk goes straight through.
@@ -138,14 +138,14 @@ describe('StreamOutput: backpressure and queue', () => {
     sink.release();
     await tick();
     expect(sink.text).toEqual(['a', 'b']);
-    expect(output.busy).toBe(true);
+    expect(output.backpressured).toBe(true);
     sink.release();
     await tick();
     expect(sink.text).toEqual(['a', 'b', 'c']);
-    expect(output.busy).toBe(true); // c's own write is pending
+    expect(output.backpressured).toBe(true); // c's own write is pending
     sink.release();
     await tick();
-    expect(output.busy).toBe(false);
+    expect(output.backpressured).toBe(false);
     expect(sink.pendingWrites).toBe(0);
   });
 
@@ -158,7 +158,7 @@ describe('StreamOutput: backpressure and queue', () => {
     sink.fail();
     await tick();
     expect(sink.text).toEqual(['a', 'b']);
-    expect(output.busy).toBe(false);
+    expect(output.backpressured).toBe(false);
   });
 
   it('whenWritable() resolves only once the whole queue has drained', async () => {
@@ -217,7 +217,7 @@ describe("StreamOutput: policy 'wait'", () => {
     output.send(chunk('d', 10));
     expect(events.overflowed).toBe(0);
     expect(events.dropped).toEqual([]);
-    expect(output.busy).toBe(true);
+    expect(output.backpressured).toBe(true);
     sink.full = false;
     sink.release();
     await tick();
@@ -267,14 +267,14 @@ describe("StreamOutput: policy 'drop-oldest'", () => {
     output.send(chunk('f', 7)); // 8 + 7: drop c, then d
     expect(events.dropped).toEqual([3, 3, 3]);
     expect(events.overflowed).toBe(0);
-    expect(output.busy).toBe(true);
+    expect(output.backpressured).toBe(true);
 
     sink.full = false;
     sink.release();
     await tick();
     expect(sink.text).toEqual(['a', 'ee', 'fffffff']);
     expect(events.written).toEqual([1, 2, 7]);
-    expect(output.busy).toBe(false);
+    expect(output.backpressured).toBe(false);
   });
 
   it('drops a chunk larger than the bound itself', async () => {
@@ -291,7 +291,7 @@ describe("StreamOutput: policy 'drop-oldest'", () => {
     expect(sink.text).toEqual(['a', 'c'.repeat(10)]);
   });
 
-  // BUG (src/output.ts, send(), the drop loop before the size check): a chunk larger than the
+  // BUG (src/engine/output.ts, send(), the drop loop before the size check): a chunk larger than the
   // bound first empties the whole queue (every queued chunk is reported dropped) and is then
   // dropped itself, so queued events are lost for nothing: the big chunk never fits anyway.
   it('a chunk larger than the bound does not evict the queued chunks that fit', async () => {

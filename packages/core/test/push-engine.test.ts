@@ -421,7 +421,7 @@ describe('slow consumers', () => {
     expect(closed.mock.calls.map((c) => c[1])).toEqual(['client']);
   });
 
-  // BUG (src/channel.ts, subscribe()/replayOne(): `held.bytes > delivery.maxQueuedBytes` is only
+  // BUG (src/api/channel.ts, subscribe()/replayOne(): `held.bytes > delivery.maxQueuedBytes` is only
   // checked after `await delivery.whenWritable()`): a client whose buffer never drains during its
   // replay is never disconnected, and every live event published meanwhile piles up in its
   // `held` list without bound until the client goes away.
@@ -558,7 +558,7 @@ describe('limitPerKey', () => {
     await a3.done;
   });
 
-  // BUG (src/engine.ts, serve(): `settings.limitPerKey.key(req)` runs after the connection slot is
+  // BUG (src/engine/engine.ts, serve(): `settings.limitPerKey.key(req)` runs after the connection slot is
   // acquired and outside any try): a key function that throws makes serve() throw synchronously
   // (it is documented never to reject) and leaks the connection slot for good.
   it('a key function that throws leaks no connection slot and serve() does not throw', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import readme from '../README.md?raw';
-import { OPTION_KEYS } from '../src/options.js';
+import { OPTION_KEYS } from '../src/engine/options.js';
 
 /** The option names in the first column of the README's options table. */
 const documented = [...readme.matchAll(/^\| `(\w+)`\s*\|/gm)].map((match) => match[1]);

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createRequestView, createSseEngine } from '../src/adapter.js';
-import { PUSH_SOURCE, type PushDelivery } from '../src/channel.js';
+import { PUSH_SOURCE, type PushDelivery } from '../src/engine/push-source.js';
 import {
   type CloseReason,
   createChannel,

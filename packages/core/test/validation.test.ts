@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRequestView, createSseEngine, createWebStreamSink } from '../src/adapter.js';
-import { createConnectionCounter } from '../src/counter.js';
+import { createConnectionCounter } from '../src/engine/counter.js';
 import {
   acceptEventStream,
   allOf,

@@ -2,27 +2,15 @@ import type { SseOptions } from '@sse-middleware/core';
 import {
   createRequestView,
   createSseEngine,
-  describeValue,
+  invalid,
   refusePipelined,
 } from '@sse-middleware/core/adapter';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { hijackForStream } from './hijack.js';
-import { endPollWithStream, injectRoute, streamSignalOf } from './inner-request.js';
+import { endPollWithStream, injectRoute, streamSignalOf } from './poll.js';
 import { trackStreams } from './streams.js';
 
-export type {
-  Chunk,
-  ChunkGenerator,
-  ChunkSource,
-  CloseOptions,
-  EngineStats,
-  RequestMatcher,
-  SseEvent,
-  SseOptions,
-  SseRequest,
-  StreamContext,
-} from '@sse-middleware/core';
 export type { SseStreams } from './streams.js';
 
 /**
@@ -41,15 +29,17 @@ export interface FastifySseOptions extends SseOptions {
   name?: string | undefined;
 }
 
-const sse: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) => {
+const plugin: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) => {
   if ('prefix' in options) {
-    throw new TypeError(
-      `options.prefix must be absent: @sse-middleware/fastify applies to the routes of the context it is registered in (register it inside a prefixed plugin, or match with uriPrefixMatch), received ${describeValue(options.prefix)}`,
+    throw invalid(
+      'options.prefix',
+      'absent: @sse-middleware/fastify applies to the routes of the context it is registered in (register it inside a prefixed plugin, or match with uriPrefixMatch)',
+      options.prefix,
     );
   }
   const { name, ...sseOptions } = options;
   if (name != null && (typeof name !== 'string' || name === '')) {
-    throw new TypeError(`options.name must be a non-empty string, received ${describeValue(name)}`);
+    throw invalid('options.name', 'a non-empty string', name);
   }
   const engine = createSseEngine(sseOptions, { innerHandler: injectRoute(fastify) });
   trackStreams(fastify, engine, name ?? undefined);
@@ -85,7 +75,7 @@ const sse: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) => {
  *
  * ```ts
  * import Fastify from 'fastify';
- * import sse from '@sse-middleware/fastify';
+ * import { sse } from '@sse-middleware/fastify';
  *
  * const app = Fastify();
  * // GET /app/metrics?stream=true streams the body of GET /app/metrics once per second.
@@ -97,9 +87,12 @@ const sse: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) => {
  * and sends its body as `data:`. `fastify.close()` ends every stream with a final `shutdown`
  * event; `fastify.sseStreams` reports on them and closes them with the server still up.
  */
-export const sseMiddleware = fastifyPlugin(sse, {
+export const sse = fastifyPlugin(plugin, {
   fastify: '5.x',
   name: '@sse-middleware/fastify',
 });
 
-export default sseMiddleware;
+/** The earlier name of {@link sse}, kept as an alias. */
+export const sseMiddleware = sse;
+
+export default sse;

@@ -1,16 +1,18 @@
-import type { CloseOptions, EngineStats, SseEngine } from '@sse-middleware/core';
-import { describeValue } from '@sse-middleware/core/adapter';
+import type { EngineStats, SseEngine } from '@sse-middleware/core';
+import { describeValue, type SseHandle } from '@sse-middleware/core/adapter';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * Every stream the plugin serves on one app, whatever context each registration is in.
+ * Every stream the plugin serves on one app, whatever context each registration is in: the
+ * plugin's handle, decorated as `fastify.sseStreams`. It has the core's `SseHandle.close()`; in
+ * place of one `engine` (an app may register the plugin several times) it adds up their `stats()`.
  *
  * ```ts context=fastify-app
  * app.get('/health', async () => ({ streams: app.sseStreams.stats().open }));
  * await app.sseStreams.close({ retry: 10_000 }); // before a deploy, with the server still up
  * ```
  */
-export interface SseStreams {
+export interface SseStreams extends Pick<SseHandle, 'close'> {
   /**
    * The counters of one registration (the one given that `name` option), or of every
    * registration added up: `open` streams, bytes written, rejections…
@@ -21,7 +23,7 @@ export interface SseStreams {
    * get a final `shutdown` event with a jittered `retry:` hint and end. `fastify.close()` does
    * this by itself (in a `preClose` hook), with the default options.
    */
-  close(options?: CloseOptions): Promise<void>;
+  close: SseHandle['close'];
 }
 
 declare module 'fastify' {

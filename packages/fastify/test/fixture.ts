@@ -1,14 +1,16 @@
+import { once } from 'node:events';
 import cors from '@fastify/cors';
 import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
   innerResponse,
+  innerSlowResponse,
 } from '@sse-middleware/conformance';
 import type { SseOptions } from '@sse-middleware/core';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
-import { sseMiddleware } from '../src/index.js';
+import { sse } from '../src/index.js';
 
 /**
  * The conformance suite's inner app, as one Fastify route. HEAD comes from Fastify's automatic HEAD
@@ -20,7 +22,10 @@ export const innerApp: FastifyPluginAsync = async (app) => {
     url: '/*',
     handler: async (request, reply) => {
       const url = new URL(request.url, 'http://localhost');
-      const answer = innerResponse(request.method, url.pathname, url.search.slice(1));
+      const answer =
+        url.pathname === '/slow'
+          ? await innerSlowResponse(once(request.raw, 'close'))
+          : innerResponse(request.method, url.pathname, url.search.slice(1), request.headers);
       return reply.code(answer.status).type(answer.contentType).send(answer.body);
     },
   });
@@ -57,7 +62,8 @@ export const harness: ConformanceHarness = {
     const app = Fastify({ forceCloseConnections: true });
     if (fixture.cors) await app.register(cors, { origin: CORS_ORIGIN });
     if (fixture.failingUpstream) await app.register(failingAfterHijack);
-    await app.register(sseMiddleware, options);
+    await app.register(sse, options);
+    if (fixture.secondMiddleware) await app.register(sse, fixture.secondMiddleware);
     await app.register(innerApp);
     const server = await listen(app);
     return { ...server, shutdownStreams: (closeOptions) => app.sseStreams.close(closeOptions) };

@@ -1,28 +1,18 @@
-import type { CloseOptions, SseEngine, SseOptions, SseRequest } from '@sse-middleware/core';
+import type { SseOptions, SseRequest } from '@sse-middleware/core';
 import {
+  attachHandle,
   createRequestView,
   createSseEngine,
-  describeValue,
+  invalid,
   isPoll,
+  type SseHandler,
 } from '@sse-middleware/core/adapter';
 import type { Context, MiddlewareHandler } from 'hono';
 import { nodeOutgoingOf, refusePipelinedOnNode, streamToNode } from './node-server.js';
-import { type FetchApp, pollApp } from './poll-app.js';
+import { type FetchApp, pollApp } from './poll.js';
 import { streamResponse } from './web-stream.js';
 
-export type {
-  Chunk,
-  ChunkGenerator,
-  ChunkSource,
-  CloseOptions,
-  RequestMatcher,
-  SseEngine,
-  SseEvent,
-  SseOptions,
-  SseRequest,
-  StreamContext,
-} from '@sse-middleware/core';
-export type { FetchApp } from './poll-app.js';
+export type { FetchApp } from './poll.js';
 
 /**
  * The options of {@link sse}: the core's {@link SseOptions}, plus the app that the default chunk
@@ -51,23 +41,18 @@ export interface HonoSseOptions extends SseOptions {
   nodeFastPath?: boolean | undefined;
 }
 
-/** A Hono middleware that streams matching requests, with its engine and graceful shutdown. */
-export interface SseMiddleware extends MiddlewareHandler {
-  /** The engine behind this middleware: `connections.active` counts its open streams, `stats()` more. */
-  readonly engine: SseEngine;
-  /**
-   * Graceful shutdown of this middleware's streams (see `SseEngine.close`): new streams get a 503,
-   * open ones a final event with a `retry:` hint, then they end. Call it before closing the server,
-   * which otherwise waits for streams that never end.
-   *
-   * ```ts context=hono-app,hono-sse,node-server
-   * const streams = sse({ app });
-   * app.use(streams);
-   * process.on('SIGTERM', async () => { await streams.close(); server.close(); });
-   * ```
-   */
-  close(options?: CloseOptions): Promise<void>;
-}
+/**
+ * What {@link sse} returns: a Hono middleware, with its `engine` (`connections.active` counts its
+ * open streams, `stats()` more) and graceful `close()` (the core's `SseHandle`). Call `close()`
+ * before closing the server, which otherwise waits for streams that never end.
+ *
+ * ```ts context=hono-app,hono-sse,node-server
+ * const streams = sse({ app });
+ * app.use(streams);
+ * process.on('SIGTERM', async () => { await streams.close(); server.close(); });
+ * ```
+ */
+export type SseMiddleware = SseHandler<MiddlewareHandler>;
 
 /**
  * Hono middleware that turns matching requests into Server-Sent Events streams; every other request
@@ -106,10 +91,7 @@ export function sse(options: HonoSseOptions): SseMiddleware {
     if (outgoing && nodeFastPath) return streamToNode(c, engine, matched, outgoing);
     return streamResponse(c, engine, matched, outgoing);
   };
-  return Object.assign(middleware, {
-    engine,
-    close: (closeOptions?: CloseOptions) => engine.close(closeOptions),
-  });
+  return attachHandle(middleware, engine);
 }
 
 /** The request as matchers see it. Headers are read from the request only when asked for. */
@@ -125,18 +107,14 @@ function requestView(c: Context): SseRequest {
 function splitOptions(given: HonoSseOptions | undefined) {
   const options = given === undefined ? {} : given;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`sse(options) must be an object, received ${describeValue(options)}`);
+    throw invalid('sse(options)', 'an object', options);
   }
   const { app, nodeFastPath = true, ...engineOptions } = options;
   if (app !== undefined && typeof (app as Partial<FetchApp> | null)?.fetch !== 'function') {
-    throw new TypeError(
-      `options.app must be a Hono app (anything with a fetch method), received ${describeValue(app)}`,
-    );
+    throw invalid('options.app', 'a Hono app (anything with a fetch method)', app);
   }
   if (typeof nodeFastPath !== 'boolean') {
-    throw new TypeError(
-      `options.nodeFastPath must be a boolean, received ${describeValue(nodeFastPath)}`,
-    );
+    throw invalid('options.nodeFastPath', 'a boolean', nodeFastPath);
   }
   if (app === undefined && engineOptions.chunkGenerator == null && engineOptions.source == null) {
     throw new TypeError(

@@ -6,6 +6,7 @@ import {
   type ConformanceServer,
   type FixtureOptions,
   innerResponse,
+  innerSlowResponse,
   listening,
   UpstreamFailure,
 } from '@sse-middleware/conformance';
@@ -20,7 +21,18 @@ type FixtureEnv = { Variables: { answeredByInnerApp: boolean } };
 /** The conformance suite's inner app, as a catch-all Hono handler. */
 export const innerApp: MiddlewareHandler<FixtureEnv> = async (c) => {
   const url = new URL(c.req.url);
-  const answer = innerResponse(c.req.method, url.pathname, url.search.slice(1));
+  const signal = c.req.raw.signal;
+  const answer =
+    url.pathname === '/slow'
+      ? await innerSlowResponse(
+          new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })),
+        )
+      : innerResponse(
+          c.req.method,
+          url.pathname,
+          url.search.slice(1),
+          Object.fromEntries(c.req.raw.headers),
+        );
   c.set('answeredByInnerApp', true);
   return c.body(answer.body, answer.status as ContentfulStatusCode, {
     'Content-Type': answer.contentType,
@@ -55,6 +67,7 @@ export function buildFixtureApp(options: HonoSseOptions, fixture: FixtureOptions
   if (fixture.failingUpstream) app.use(failingUpstream);
   const streams = sse({ app, ...options });
   app.use(streams);
+  if (fixture.secondMiddleware) app.use(sse({ app, ...fixture.secondMiddleware }));
   app.all('*', innerApp);
   return { app, streams };
 }

@@ -1,17 +1,14 @@
-import { getEventListeners } from 'node:events';
 import { connect, createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { fetchRaw, openStream, until } from '@sse-middleware/conformance';
-import { queryTokenMatch, uriMatch, wrapDelay } from '@sse-middleware/core';
-import { createRequestView } from '@sse-middleware/core/adapter';
-import { Context, Hono } from 'hono';
+import { wrapDelay } from '@sse-middleware/core';
+import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { sse } from '../src/index.js';
 import { ALREADY_SENT_HEADER } from '../src/node-server.js';
-import { pollApp } from '../src/poll-app.js';
 import { answerErrors, failingUpstream, listen } from './fixture.js';
 
 const ticks = () => wrapDelay(() => ({ data: 'tick' }), 20);
@@ -106,7 +103,7 @@ describe('any fetch runtime: app.request() with no server', () => {
 });
 
 describe('the default chunk generator', () => {
-  it('calls app.fetch with GET, the matching path and query and the client headers, and streams no poll', async () => {
+  it("calls app.fetch with GET and the matching path and query, and the stream's bindings minus the Node response", async () => {
     const app = new Hono();
     const streams = sse({ app });
     app.use(streams);
@@ -114,78 +111,21 @@ describe('the default chunk generator', () => {
       c.json({
         method: c.req.method,
         url: new URL(c.req.url).pathname + new URL(c.req.url).search,
-        client: c.req.header('x-client'),
-        encoding: c.req.header('accept-encoding'),
         nodeResponse: (c.env as Partial<HttpBindings>).outgoing !== undefined,
         nodeRequest: (c.env as Partial<HttpBindings>).incoming !== undefined,
       }),
     );
     const server = await served(app);
-    const stream = await openStream(`${server.url}/who?stream=true&x=1`, {
-      headers: { 'X-Client': 'abc', 'Accept-Encoding': 'gzip' },
-    });
+    const stream = await openStream(`${server.url}/who?stream=true&x=1`);
     const [event] = await stream.waitForEvents(1);
     stream.destroy();
     expect(JSON.parse(event!.data)).toEqual({
       method: 'GET',
       url: '/who?stream=true&x=1',
-      client: 'abc',
-      // The poll reads the body as text, so it asks for no compression.
-      encoding: 'identity',
       // The poll never sees the live Node response of the stream, only the request.
       nodeResponse: false,
       nodeRequest: true,
     });
-  });
-
-  it("aborts the poll in flight when the stream ends, and leaves no listener on the stream's signal", async () => {
-    const pollSignals: AbortSignal[] = [];
-    let release = () => {};
-    const app = new Hono();
-    app.get('/slow', async (c) => {
-      pollSignals.push(c.req.raw.signal);
-      await new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      return c.text('late');
-    });
-    app.get('/fast', (c) => c.text('fast'));
-    const poll = pollApp(app);
-    const view = (path: string) =>
-      createRequestView({
-        method: 'GET',
-        url: path,
-        headers: new Headers(),
-        raw: new Context(new Request(`http://localhost${path}?stream=true`)),
-      });
-    const stream = new AbortController();
-    const ctx = { signal: stream.signal, lastEventId: undefined };
-
-    for (let i = 0; i < 50; i += 1) {
-      expect(await poll(view('/fast'), ctx)).toEqual({ status: 200, body: 'fast' });
-    }
-    expect(getEventListeners(stream.signal, 'abort')).toHaveLength(0);
-
-    const inFlight = poll(view('/slow'), ctx);
-    await until(() => pollSignals.length === 1, 'the slow poll to start');
-    expect(pollSignals[0]!.aborted).toBe(false);
-    stream.abort();
-    expect(pollSignals[0]!.aborted).toBe(true);
-    release();
-    await inFlight;
-    expect(getEventListeners(stream.signal, 'abort')).toHaveLength(0);
-  });
-
-  it('streams no poll of another sse() of the same app: every registration lets polls through', async () => {
-    const app = new Hono();
-    app.use(sse({ app, requestMatcher: queryTokenMatch('stream=true') }));
-    app.use(sse({ app, requestMatcher: uriMatch('/x') }));
-    app.get('/x', (c) => c.json({ ok: 1 }));
-    const { url } = await served(app);
-    const stream = await openStream(`${url}/x?stream=true`);
-    const [first] = await stream.waitForEvents(1, 3000);
-    stream.destroy();
-    expect(first?.data).toBe('{"ok":1}');
   });
 
   it('ends the stream with an error event when a matcher drops the request it was given', async () => {

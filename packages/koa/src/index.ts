@@ -1,44 +1,32 @@
-import type { CloseOptions, SseEngine, SseOptions } from '@sse-middleware/core';
-import { createRequestView, createSseEngine, refusePipelined } from '@sse-middleware/core/adapter';
+import type { SseOptions } from '@sse-middleware/core';
+import {
+  attachHandle,
+  createRequestView,
+  createSseEngine,
+  isPoll,
+  refusePipelined,
+  type SseHandler,
+} from '@sse-middleware/core/adapter';
 import { createNodeResponseSink } from '@sse-middleware/core/node';
 import type Koa from 'koa';
 import { ignoreDisconnects } from './disconnect.js';
-import { isPollRequest, pollApp } from './poll-app.js';
+import { pollApp } from './poll.js';
 
-export type {
-  Chunk,
-  ChunkGenerator,
-  ChunkSource,
-  CloseOptions,
-  RequestMatcher,
-  SseEngine,
-  SseEvent,
-  SseOptions,
-  SseRequest,
-  StreamContext,
-} from '@sse-middleware/core';
-
-/** Koa middleware that streams matching requests; `engine` is exposed for monitoring. */
-export type SseMiddleware<
-  StateT = Koa.DefaultState,
-  ContextT = Koa.DefaultContext,
-> = Koa.Middleware<StateT, ContextT> & {
-  /** The engine behind this middleware: `engine.connections.active` counts its open streams. */
-  readonly engine: SseEngine;
-  /**
-   * Graceful shutdown of this middleware's streams (see `SseEngine.close`): each gets a final
-   * event with a `retry:` hint and ends, and new ones are refused with a 503. Call it before
-   * `server.close()`, which otherwise waits for streams that never end.
-   *
-   * ```ts context=koa-app,koa-sse
-   * const streams = sse();
-   * app.use(streams);
-   * const server = app.listen(3000);
-   * process.once('SIGTERM', async () => { await streams.close(); server.close(); });
-   * ```
-   */
-  close(options?: CloseOptions): Promise<void>;
-};
+/**
+ * What {@link sse} returns: the Koa middleware, with its `engine` (`engine.connections.active`
+ * counts its open streams) and graceful `close()` (the core's `SseHandle`). Call `close()` before
+ * `server.close()`, which otherwise waits for streams that never end.
+ *
+ * ```ts context=koa-app,koa-sse
+ * const streams = sse();
+ * app.use(streams);
+ * const server = app.listen(3000);
+ * process.once('SIGTERM', async () => { await streams.close(); server.close(); });
+ * ```
+ */
+export type SseMiddleware<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext> = SseHandler<
+  Koa.Middleware<StateT, ContextT>
+>;
 
 /**
  * Koa middleware that turns matching requests into Server-Sent Events streams; every other
@@ -67,7 +55,7 @@ export function sse<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext>(
   const engine = createSseEngine(options, { innerHandler: pollApp });
 
   const middleware: Koa.Middleware<StateT, ContextT> = async (ctx, next) => {
-    if (isPollRequest(ctx.req)) return next();
+    if (isPoll(ctx.req)) return next();
     // Pipelined behind an open stream on this connection: run nothing, close the connection.
     if (refusePipelined(ctx.req.socket)) {
       ctx.respond = false;
@@ -83,8 +71,5 @@ export function sse<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext>(
     // control back to upstream middleware while the stream carries on (see the README).
     void engine.serve(matched, createNodeResponseSink(ctx.res));
   };
-  return Object.assign(middleware, {
-    engine,
-    close: (closeOptions?: CloseOptions) => engine.close(closeOptions),
-  });
+  return attachHandle(middleware, engine);
 }

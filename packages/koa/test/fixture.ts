@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import cors from '@koa/cors';
 import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
   innerResponse,
+  innerSlowResponse,
   listenNode,
   UpstreamFailure,
 } from '@sse-middleware/conformance';
@@ -11,8 +13,11 @@ import Koa from 'koa';
 import { sse } from '../src/index.js';
 
 /** The conformance suite's inner app, as a Koa middleware at the end of the chain. */
-export const innerApp: Koa.Middleware = (ctx) => {
-  const answer = innerResponse(ctx.method, ctx.path, ctx.querystring);
+export const innerApp: Koa.Middleware = async (ctx) => {
+  const answer =
+    ctx.path === '/slow'
+      ? await innerSlowResponse(once(ctx.req, 'close'))
+      : innerResponse(ctx.method, ctx.path, ctx.querystring, ctx.headers);
   ctx.status = answer.status;
   ctx.type = answer.contentType;
   ctx.body = answer.body;
@@ -48,6 +53,7 @@ export const harness: ConformanceHarness = {
     if (fixture.failingUpstream) app.use(failingUpstream);
     const streams = sse(options);
     app.use(streams);
+    if (fixture.secondMiddleware) app.use(sse(fixture.secondMiddleware));
     app.use(innerApp);
     return { ...(await listen(app)), shutdownStreams: streams.close };
   },

@@ -1,21 +1,31 @@
+import { once } from 'node:events';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
+  type InnerAnswer,
   innerResponse,
+  innerSlowResponse,
   listenNode,
 } from '@sse-middleware/conformance';
 import type { SseOptions } from '@sse-middleware/core';
 import cors from 'cors';
-import { sseMiddleware } from '../src/index.js';
+import { sse } from '../src/index.js';
 
 /** The conformance suite's inner app, as a plain node:http listener. */
 export const innerApp: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const answer = innerResponse(req.method ?? 'GET', url.pathname, url.search.slice(1));
-  res.writeHead(answer.status, { 'Content-Type': answer.contentType });
-  res.end(req.method === 'HEAD' ? undefined : answer.body);
+  const send = (answer: InnerAnswer) => {
+    if (res.destroyed) return;
+    res.writeHead(answer.status, { 'Content-Type': answer.contentType });
+    res.end(req.method === 'HEAD' ? undefined : answer.body);
+  };
+  if (url.pathname === '/slow') {
+    void innerSlowResponse(once(req, 'close')).then(send);
+    return;
+  }
+  send(innerResponse(req.method ?? 'GET', url.pathname, url.search.slice(1), req.headers));
 };
 
 export function listen(listener: RequestListener): Promise<ConformanceServer> {
@@ -29,11 +39,12 @@ export const harness: ConformanceHarness = {
       'node:http has no middleware chain: a listener that throws after answering is an uncaught exception, not a framework error',
   },
   async start(options: SseOptions, fixture = {}) {
-    const sse = sseMiddleware(innerApp, options);
+    const inner = fixture.secondMiddleware ? sse(innerApp, fixture.secondMiddleware) : innerApp;
+    const streams = sse(inner, options);
     const allowOrigin = cors({ origin: CORS_ORIGIN });
     const server = await listen(
-      fixture.cors ? (req, res) => allowOrigin(req, res, () => sse(req, res)) : sse,
+      fixture.cors ? (req, res) => allowOrigin(req, res, () => streams(req, res)) : streams,
     );
-    return { ...server, shutdownStreams: sse.close };
+    return { ...server, shutdownStreams: streams.close };
   },
 };

@@ -1,44 +1,22 @@
-import type {
-  CloseOptions,
-  InnerResponse,
-  SseEngine,
-  SseOptions,
-  SseRequest,
-  StreamContext,
-} from '@sse-middleware/core';
-import { createSseEngine, describeValue, type InnerHandler } from '@sse-middleware/core/adapter';
+import type { SseEngine, SseOptions } from '@sse-middleware/core';
+import {
+  attachHandle,
+  createSseEngine,
+  invalid,
+  type SseHandler,
+} from '@sse-middleware/core/adapter';
 import { refuseAmbiguousFraming } from './framing.js';
 import { assertNativeResponse } from './native.js';
+import { pollHandler, type UwsPollHandler } from './poll.js';
 import { copyRequest } from './request.js';
 import { UwsResponseSink } from './response-sink.js';
 import type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
 
-export type {
-  Chunk,
-  ChunkGenerator,
-  ChunkSource,
-  CloseOptions,
-  InnerResponse,
-  RequestMatcher,
-  SseEngine,
-  SseEvent,
-  SseOptions,
-  SseRequest,
-  StreamContext,
-} from '@sse-middleware/core';
 export { framingProblem, guardFraming, refuseAmbiguousFraming } from './framing.js';
 export { assertNativeUws, isNativeUws } from './native.js';
+export type { UwsPollHandler } from './poll.js';
 export type { UwsRequestCopy } from './request.js';
 export type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
-
-/**
- * The app logic that the default chunk generator polls: what `GET <path>?<query>` answers. A
- * string is a 200 body; any other status than 2xx ends the stream with an error event.
- */
-export type UwsPollHandler = (
-  req: SseRequest,
-  ctx: StreamContext,
-) => InnerResponse | string | Promise<InnerResponse | string>;
 
 /** The core's {@link SseOptions}, plus the handler the default chunk generator polls. */
 export interface UwsSseOptions extends SseOptions {
@@ -50,27 +28,21 @@ export interface UwsSseOptions extends SseOptions {
   handler?: UwsPollHandler | undefined;
 }
 
-/** A uWebSockets.js route handler, for `app.get(pattern, handler)`. */
-export interface UwsSseHandler {
-  (res: UwsHttpResponse, req: UwsHttpRequest): void;
-  /** The engine behind this handler: `engine.connections.active` counts its open streams. */
-  readonly engine: SseEngine;
-  /**
-   * Graceful shutdown of this handler's streams (see `SseEngine.close`): each gets a final event
-   * with a `retry:` hint and ends, and new ones are refused with a 503. Call it before closing the
-   * app, which otherwise cuts the streams without a word.
-   *
-   * ```ts context=uws-app,uws-streams
-   * import uWS from 'uWebSockets.js';
-   *
-   * process.on('SIGTERM', async () => {
-   *   await streams.close();
-   *   uWS.us_listen_socket_close(listenSocket);
-   * });
-   * ```
-   */
-  close(options?: CloseOptions): Promise<void>;
-}
+/**
+ * What {@link sse} returns: a uWebSockets.js route handler, for `app.get(pattern, handler)`, with
+ * its `engine` and graceful `close()` (the core's `SseHandle`). Call `close()` before closing the
+ * app, which otherwise cuts the streams without a word.
+ *
+ * ```ts context=uws-app,uws-streams
+ * import uWS from 'uWebSockets.js';
+ *
+ * process.on('SIGTERM', async () => {
+ *   await streams.close();
+ *   uWS.us_listen_socket_close(listenSocket);
+ * });
+ * ```
+ */
+export type UwsSseHandler = SseHandler<(res: UwsHttpResponse, req: UwsHttpRequest) => void>;
 
 /**
  * A uWebSockets.js route handler that turns matching requests into Server-Sent Events streams.
@@ -113,15 +85,12 @@ export function sse(options: UwsSseOptions): UwsSseHandler {
     }
     void engine.serve(matched, new UwsResponseSink(res));
   };
-  return Object.assign(handler, {
-    engine,
-    close: (closeOptions?: CloseOptions) => engine.close(closeOptions),
-  });
+  return attachHandle(handler, engine);
 }
 
 function createEngine(options: UwsSseOptions): SseEngine {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`options must be an object, received ${describeValue(options)}`);
+    throw invalid('options', 'an object', options);
   }
   const { handler, ...engineOptions } = options;
   const streamOption =
@@ -135,7 +104,7 @@ function createEngine(options: UwsSseOptions): SseEngine {
     return createSseEngine(engineOptions);
   }
   if (typeof handler !== 'function') {
-    throw new TypeError(`options.handler must be a function, received ${describeValue(handler)}`);
+    throw invalid('options.handler', 'a function', handler);
   }
   if (streamOption !== null) {
     throw new TypeError(
@@ -143,11 +112,4 @@ function createEngine(options: UwsSseOptions): SseEngine {
     );
   }
   return createSseEngine(engineOptions, { innerHandler: pollHandler(handler) });
-}
-
-function pollHandler(handler: UwsPollHandler): InnerHandler {
-  return async (req, ctx) => {
-    const answer = await handler(req, ctx);
-    return typeof answer === 'string' ? { status: 200, body: answer } : answer;
-  };
 }

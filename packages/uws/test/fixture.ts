@@ -4,6 +4,7 @@ import {
   type ConformanceHarness,
   type ConformanceServer,
   innerResponse,
+  innerSlowResponse,
 } from '@sse-middleware/conformance';
 import { assertNativeUws, guardFraming, sse, type UwsSseOptions } from '../src/index.js';
 
@@ -75,8 +76,13 @@ export async function serveStreams(options: UwsSseOptions): Promise<ConformanceS
 }
 
 /** Without a stream option, the default chunk generator polls the same inner logic. */
-const pollInner: UwsSseOptions['handler'] = (req) => {
-  const { status, body } = answer(req.method, req.path, req.query);
+const pollInner: UwsSseOptions['handler'] = async (req, ctx) => {
+  const { status, body } =
+    req.path === '/slow'
+      ? await innerSlowResponse(
+          new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true })),
+        )
+      : answer(req.method, req.path, req.query);
   return { status, body };
 };
 
@@ -87,9 +93,13 @@ export const harness: ConformanceHarness = {
       'uWebSockets.js has no CORS plugin ecosystem: uWS apps set CORS headers themselves, which the headers option does for streams (see test/uws.test.ts)',
     failingUpstream:
       'uWebSockets.js has no middleware chain: each request runs one route handler, so nothing can run in front of the SSE handler and throw after it took the request',
+    pollHeaders:
+      'the default chunk generator calls options.handler with the matching request itself: uWS cannot replay a request through its router, so no request is made and no header forwarded',
+    secondMiddleware:
+      'the default chunk generator calls options.handler, a plain function: no poll goes back through the routes, so no other SSE handler can see it',
   },
   async start(options, fixture = {}) {
-    if (fixture.cors || fixture.failingUpstream) {
+    if (fixture.cors || fixture.failingUpstream || fixture.secondMiddleware) {
       throw new Error(`the uws harness cannot provide ${JSON.stringify(fixture)}`);
     }
     const polls = options.chunkGenerator == null && options.source == null;

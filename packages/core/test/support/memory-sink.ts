@@ -2,7 +2,7 @@ import type { SseSink } from '../../src/adapter.js';
 
 const decoder = new TextDecoder();
 
-/** What the engine sends as a heartbeat: one comment line, no blank line (see heartbeat.ts). */
+/** What the engine sends as a heartbeat: one comment line, no blank line (see src/engine/heartbeat.ts). */
 export const HEARTBEAT = ':\n';
 
 /** Called on every write; a returned promise is the backpressure the engine must await. */

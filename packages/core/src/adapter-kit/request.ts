@@ -1,4 +1,4 @@
-import { assertPlainObject, assertString, invalid } from './validate.js';
+import { assertPlainObject, assertString, invalid } from '../util/validate.js';
 
 /** Case-insensitive, read-only access to request headers. */
 export interface SseHeaders {

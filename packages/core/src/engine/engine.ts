@@ -1,15 +1,15 @@
+import type { SseRequest } from '../adapter-kit/request.js';
+import type { SseSink } from '../adapter-kit/sink.js';
+import { resolveMatch } from '../api/matchers.js';
+import { assertNonNegativeNumber, assertPlainObject } from '../util/validate.js';
+import { encodeEvent, type SseEvent } from '../wire/encoder.js';
 import { createSlotPool, type EngineConnections } from './counter.js';
-import { encodeEvent, type SseEvent } from './encoder.js';
 import { createHeartbeat } from './heartbeat.js';
 import { createKeyLimiter } from './key-limiter.js';
-import { resolveMatch } from './matchers.js';
+import { StreamLease } from './lease.js';
 import { createMetrics, type EngineStats } from './metrics.js';
 import { type EngineContext, resolveOptions, type SseOptions } from './options.js';
-import type { StreamOutput } from './output.js';
-import type { SseRequest } from './request.js';
-import { ServedStream, type StreamEnvironment } from './served-stream.js';
-import type { SseSink } from './sink.js';
-import { assertNonNegativeNumber, assertPlainObject } from './validate.js';
+import { ServedStream, type ShutdownNotice, type StreamEnvironment } from './served-stream.js';
 
 export interface SseEngine {
   /** The matching request when `req` is to be streamed, else `undefined`. */
@@ -64,25 +64,19 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
   const slots = createSlotPool(settings.maxConnections);
   const keyLimiter = settings.limitPerKey ? createKeyLimiter(settings.limitPerKey.max) : undefined;
   const heartbeat = createHeartbeat(settings.heartbeat);
-  const report = (error: unknown, req: SseRequest) => {
-    try {
-      settings.onError(error, req);
-    } catch {
-      // A failing reporter must not take the server down.
-    }
-  };
+  const report = settings.onError;
   const metrics = createMetrics(settings.hooks, report);
-  const busy = plainText(
+  const noSlot = plainText(
     503,
     `503 Service Unavailable.\n\nNo available streaming connection. Maximum connection limit is: ${settings.maxConnections}`,
     settings.retryAfter,
   );
-  const tooMany = plainText(
+  const keyFull = plainText(
     429,
     `429 Too Many Requests.\n\nNo more than ${settings.limitPerKey?.max} streams per client.`,
     settings.retryAfter,
   );
-  const failedKey = plainText(
+  const keyFailed = plainText(
     500,
     '500 Internal Server Error.\n\nThe stream could not be opened.',
     settings.retryAfter,
@@ -102,18 +96,16 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       : textEncoder.encode(encodeEvent({ retry: settings.retry }).slice(0, -1));
 
   const openStreams = new Set<ServedStream>();
-  let shutdown: { event: SseEvent | null; retry: number } | undefined;
+  const forget = (stream: ServedStream) => {
+    openStreams.delete(stream);
+  };
+  let shutdown: ShutdownNotice | undefined;
   const environment: StreamEnvironment = {
     settings,
-    slots,
     metrics,
     heartbeat,
     retryHint,
     wait: settings.policy === 'wait',
-    open: openStreams,
-    report,
-    writeErrorEvent,
-    writeFinalEvent,
   };
 
   function refuse(req: SseRequest, sink: SseSink, answer: ReturnType<typeof plainText>) {
@@ -131,7 +123,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
 
   function serve(req: SseRequest, sink: SseSink): Promise<void> {
     if (shutdown) return refuse(req, sink, closing);
-    if (!slots.tryTake()) return refuse(req, sink, busy);
+    if (!slots.tryTake()) return refuse(req, sink, noSlot);
     let releaseKey: (() => void) | undefined;
     if (keyLimiter && settings.limitPerKey) {
       let key: string | undefined;
@@ -140,46 +132,25 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       } catch (error) {
         slots.giveBack();
         report(error, req);
-        return refuse(req, sink, failedKey);
+        return refuse(req, sink, keyFailed);
       }
       if (key !== undefined) {
         releaseKey = keyLimiter.tryAcquire(key);
         if (!releaseKey) {
           slots.giveBack();
-          return refuse(req, sink, tooMany);
+          return refuse(req, sink, keyFull);
         }
       }
     }
-    const stream = new ServedStream(environment, req, sink, releaseKey);
+    const stream = new ServedStream(environment, req, sink, new StreamLease(slots, releaseKey));
     metrics.opened(req);
     stream.start();
     openStreams.add(stream);
+    stream.done.then(
+      () => forget(stream),
+      () => forget(stream),
+    );
     return stream.done;
-  }
-
-  function writeErrorEvent(error: unknown, output: StreamOutput, req: SseRequest) {
-    if (!settings.errorEvent) return;
-    try {
-      output.send(textEncoder.encode(encodeEvent(settings.errorEvent(error))));
-    } catch (secondary) {
-      report(secondary, req);
-    }
-  }
-
-  function writeFinalEvent(output: StreamOutput, req: SseRequest) {
-    if (!shutdown) return;
-    const { event, retry } = shutdown;
-    const jittered = retry > 0 ? retry + Math.floor(Math.random() * retry) : undefined;
-    if (event === null && jittered === undefined) return;
-    try {
-      output.send(
-        textEncoder.encode(
-          encodeEvent({ ...event, ...(jittered === undefined ? {} : { retry: jittered }) }),
-        ),
-      );
-    } catch (error) {
-      report(error, req);
-    }
   }
 
   async function close(closeOptions: CloseOptions = {}): Promise<void> {
@@ -194,7 +165,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     shutdown ??= { event, retry: Math.floor(retry) };
     const streams = [...openStreams];
     const ending = streams.map((stream) => stream.done);
-    for (const stream of streams) stream.stop('shutdown');
+    for (const stream of streams) stream.stop('shutdown', shutdown);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.allSettled(ending),

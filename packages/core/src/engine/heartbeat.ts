@@ -19,7 +19,7 @@ export function createHeartbeat(intervalMs: number) {
   const beat = () => {
     const now = Date.now();
     for (const output of outputs) {
-      if (!output.busy && now - output.lastWriteAt >= intervalMs) output.send(HEARTBEAT);
+      if (!output.backpressured && now - output.lastWriteAt >= intervalMs) output.send(HEARTBEAT);
     }
   };
 

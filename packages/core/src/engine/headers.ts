@@ -1,4 +1,4 @@
-import { assertPlainObject, invalid } from './validate.js';
+import { assertPlainObject, invalid } from '../util/validate.js';
 
 /** The response headers of every stream unless replaced (`emptyResponse`). */
 export const DEFAULT_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({

@@ -1,19 +1,19 @@
-import { PUSH_SOURCE } from './channel.js';
-import type { ChunkGenerator, ChunkSource, InnerResponse, StreamContext } from './chunk.js';
-import type { SseEvent } from './encoder.js';
-import { DEFAULT_SSE_HEADERS, mergeHeaders, validateHeaders } from './headers.js';
-import { queryTokenMatch, type RequestMatcher } from './matchers.js';
-import type { SseHooks } from './metrics.js';
-import type { SlowConsumerPolicy } from './output.js';
-import type { SseRequest } from './request.js';
+import type { SseRequest } from '../adapter-kit/request.js';
+import { queryTokenMatch, type RequestMatcher } from '../api/matchers.js';
+import { wrapDelay, wrapFetchBody, wrapSseEvent } from '../api/wrappers.js';
 import {
   assertFunction,
   assertInteger,
   assertNonNegativeNumber,
   assertPlainObject,
   invalid,
-} from './validate.js';
-import { wrapDelay, wrapFetchBody, wrapSseEvent } from './wrappers.js';
+} from '../util/validate.js';
+import type { SseEvent } from '../wire/encoder.js';
+import type { ChunkGenerator, ChunkSource, InnerResponse, StreamContext } from './chunk.js';
+import { DEFAULT_SSE_HEADERS, mergeHeaders, validateHeaders } from './headers.js';
+import type { SseHooks } from './metrics.js';
+import type { SlowConsumerPolicy } from './output.js';
+import { PUSH_SOURCE } from './push-source.js';
 
 /** Options shared by every adapter. Every one is optional. */
 export interface SseOptions {
@@ -106,6 +106,7 @@ export interface Settings {
   status: number;
   headers: Record<string, string>;
   retryAfter: number;
+  /** `options.onError`, made quiet: a reporter that throws is ignored. */
   onError: (error: unknown, req: SseRequest) => void;
   errorEvent: ((error: unknown) => SseEvent) | null;
   heartbeat: number;
@@ -251,7 +252,7 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
     status,
     headers,
     retryAfter,
-    onError,
+    onError: quietly(onError),
     errorEvent,
     heartbeat,
     retry,
@@ -259,6 +260,17 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
     policy,
     limitPerKey,
     hooks,
+  };
+}
+
+/** A reporter that throws must not take the server down: its own error is dropped. */
+function quietly(onError: (error: unknown, req: SseRequest) => void) {
+  return (error: unknown, req: SseRequest): void => {
+    try {
+      onError(error, req);
+    } catch {
+      // Nowhere left to report it.
+    }
   };
 }
 

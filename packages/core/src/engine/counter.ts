@@ -1,4 +1,4 @@
-import { assertInteger } from './validate.js';
+import { assertInteger } from '../util/validate.js';
 
 /** One acquired streaming slot. `release()` is idempotent: a slot is never released twice. */
 export interface ConnectionSlot {

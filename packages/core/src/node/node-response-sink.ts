@@ -3,11 +3,11 @@ import {
   ClientPresence,
   WATCH_CLIENT,
   type WatchableSink,
-} from './client-watch.js';
+} from '../adapter-kit/client-watch.js';
+import type { SseSink } from '../adapter-kit/sink.js';
+import { markStreamSocket } from '../adapter-kit/stream-socket.js';
+import { invalid } from '../util/validate.js';
 import { asNodeBuffer } from './node-buffer-view.js';
-import type { SseSink } from './sink.js';
-import { markStreamSocket } from './stream-socket.js';
-import { invalid } from './validate.js';
 
 /**
  * The parts of a Node response (node:http `ServerResponse`, or node:http2's compat

@@ -1,5 +1,5 @@
-import type { SseRequest } from './request.js';
-import { assertFunction, assertString, invalid } from './validate.js';
+import type { SseRequest } from '../adapter-kit/request.js';
+import { assertFunction, assertString, invalid } from '../util/validate.js';
 
 /**
  * Decides whether a request is streamed. Returns the *matching request* (possibly rewritten,

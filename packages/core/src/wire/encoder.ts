@@ -1,3 +1,6 @@
+import type { Chunk } from '../engine/chunk.js';
+import { describeValue } from '../util/validate.js';
+
 /**
  * A structured Server-Sent Event, encoded exactly as the WHATWG HTML specification
  * (§9.2 Server-sent events) parses it.
@@ -98,4 +101,16 @@ function fieldError(field: string, rule: string, value: unknown): SseEncodeError
   const shown =
     typeof value === 'string' ? JSON.stringify(value) : `${String(value)} (${typeof value})`;
   return new SseEncodeError(`SSE field "${field}" ${rule}, received ${shown}`);
+}
+
+const textEncoder = new TextEncoder();
+
+/** The bytes for one chunk: strings are SSE text plus the `\n` that ends the event; objects are encoded; bytes pass. */
+export function encodeChunk(chunk: Exclude<Chunk, null | undefined>): Uint8Array {
+  if (typeof chunk === 'string') return textEncoder.encode(`${chunk}\n`);
+  if (chunk instanceof Uint8Array) return chunk;
+  if (isSseEvent(chunk)) return textEncoder.encode(encodeEvent(chunk));
+  throw new TypeError(
+    `A chunk must be a string, an SSE event object, a Uint8Array or undefined, received ${describeValue(chunk)}`,
+  );
 }

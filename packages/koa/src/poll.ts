@@ -1,23 +1,19 @@
-import type { IncomingMessage } from 'node:http';
 import { requestTarget } from '@sse-middleware/core';
-import { type InnerHandler, pollHeaders, withPollSignal } from '@sse-middleware/core/adapter';
+import {
+  type InnerHandler,
+  markPoll,
+  pollHeaders,
+  withPollSignal,
+} from '@sse-middleware/core/adapter';
 import type Koa from 'koa';
 import { inject } from 'light-my-request';
 
 /**
- * The in-memory requests the default chunk generator sends into the app. Every `sse()` middleware
- * passes them downstream: a poll must get a finite answer, never another stream.
- */
-const pollRequests = new WeakSet<IncomingMessage>();
-
-export function isPollRequest(req: IncomingMessage): boolean {
-  return pollRequests.has(req);
-}
-
-/**
  * The default chunk generator's inner handler: sends `GET <matched path>?<query>` through the whole
  * Koa app in memory (light-my-request into `app.callback()`), with the client's headers, and
- * returns the status and body the app answered. Aborting the stream aborts the in-flight poll.
+ * returns the status and body the app answered. Each poll request is marked (`markPoll`), so that
+ * every SSE middleware passes it downstream: a poll must get a finite answer, never another stream.
+ * Aborting the stream aborts the in-flight poll.
  */
 export const pollApp: InnerHandler = async (req, { signal }) => {
   const ctx = req.raw;
@@ -30,7 +26,7 @@ export const pollApp: InnerHandler = async (req, { signal }) => {
   const response = await withPollSignal(signal, (pollSignal) =>
     inject(
       (innerReq, innerRes) => {
-        pollRequests.add(innerReq);
+        markPoll(innerReq);
         void handle(innerReq, innerRes);
       },
       {

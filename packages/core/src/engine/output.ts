@@ -1,4 +1,4 @@
-import type { SseSink } from './sink.js';
+import type { SseSink } from '../adapter-kit/sink.js';
 
 /**
  * What happens when a client cannot keep up and its send queue would pass its bound:
@@ -23,108 +23,115 @@ export interface OutputEvents {
  */
 export class StreamOutput {
   /** Created on the first backpressure: most streams never have one. */
-  private queue: Uint8Array[] | undefined;
-  private queuedBytes = 0;
-  private backpressured = false;
-  private idleWaiters: Array<() => void> | undefined;
-  private closed = false;
+  #queue: Uint8Array[] | undefined;
+  #queuedBytes = 0;
+  #backpressured = false;
+  #idleWaiters: Array<() => void> | undefined;
+  #closed = false;
+  readonly #sink: SseSink;
+  readonly #policy: SlowConsumerPolicy;
+  readonly #events: OutputEvents;
   /** When bytes were last handed over (or the stream opened): heartbeats go to idle streams. */
   lastWriteAt = Date.now();
 
   constructor(
-    private readonly sink: SseSink,
+    sink: SseSink,
     readonly maxQueuedBytes: number,
-    private readonly policy: SlowConsumerPolicy,
-    private readonly events: OutputEvents,
-  ) {}
+    policy: SlowConsumerPolicy,
+    events: OutputEvents,
+  ) {
+    this.#sink = sink;
+    this.#policy = policy;
+    this.#events = events;
+  }
 
   /** Sends one chunk without waiting. Pull producers then await {@link whenWritable}. */
   send(bytes: Uint8Array): void {
-    if (this.closed) return;
-    if (!this.backpressured) {
-      this.write(bytes);
+    if (this.#closed) return;
+    if (!this.#backpressured) {
+      this.#write(bytes);
       return;
     }
-    if (this.queuedBytes + bytes.byteLength > this.maxQueuedBytes && this.policy !== 'wait') {
-      if (this.policy === 'disconnect') {
+    if (this.#queuedBytes + bytes.byteLength > this.maxQueuedBytes && this.#policy !== 'wait') {
+      if (this.#policy === 'disconnect') {
         this.overflow();
         return;
       }
       if (bytes.byteLength > this.maxQueuedBytes) {
-        this.events.dropped(bytes.byteLength); // it could never fit: drop it, keep the queue
+        this.#events.dropped(bytes.byteLength); // it could never fit: drop it, keep the queue
         return;
       }
-      const queue = this.queue;
+      const queue = this.#queue;
       while (
         queue &&
         queue.length > 0 &&
-        this.queuedBytes + bytes.byteLength > this.maxQueuedBytes
+        this.#queuedBytes + bytes.byteLength > this.maxQueuedBytes
       ) {
         const dropped = queue.shift()!;
-        this.queuedBytes -= dropped.byteLength;
-        this.events.dropped(dropped.byteLength);
+        this.#queuedBytes -= dropped.byteLength;
+        this.#events.dropped(dropped.byteLength);
       }
     }
-    this.queue ??= [];
-    this.queue.push(bytes);
-    this.queuedBytes += bytes.byteLength;
+    this.#queue ??= [];
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.byteLength;
   }
 
   /** `true` while the client's buffer is full or chunks wait in the queue. */
-  get busy(): boolean {
-    return this.backpressured;
+  get backpressured(): boolean {
+    return this.#backpressured;
   }
 
   /** Resolves once the queue is empty and the client accepts writes again (at once if it does). */
   whenWritable(): Promise<void> | undefined {
-    if (!this.backpressured || this.closed) return undefined;
-    this.idleWaiters ??= [];
-    const waiters = this.idleWaiters;
+    if (!this.#backpressured || this.#closed) return undefined;
+    this.#idleWaiters ??= [];
+    const waiters = this.#idleWaiters;
     return new Promise((resolve) => waiters.push(resolve));
   }
 
   /** Ends the stream as a slow consumer, as the `disconnect` policy does. */
   overflow(): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     this.close();
-    this.events.overflowed();
+    this.#events.overflowed();
   }
 
   /** Stops all writing; queued chunks are discarded. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.queue = undefined;
-    this.queuedBytes = 0;
-    this.wakeWaiters();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = undefined;
+    this.#queuedBytes = 0;
+    this.#wakeWaiters();
   }
 
-  private write(bytes: Uint8Array): void {
+  #write(bytes: Uint8Array): void {
     this.lastWriteAt = Date.now();
-    const pending = this.sink.write(bytes);
-    this.events.written(bytes.byteLength);
+    const pending = this.#sink.write(bytes);
+    this.#events.written(bytes.byteLength);
     if (pending) {
-      this.backpressured = true;
-      const drain = () => this.drain();
+      this.#backpressured = true;
+      const drain = () => this.#drain();
       pending.then(drain, drain);
     }
   }
 
-  private drain(): void {
-    this.backpressured = false;
-    const queue = this.queue;
-    while (queue && !this.closed && !this.backpressured && queue.length > 0) {
+  #drain(): void {
+    this.#backpressured = false;
+    const queue = this.#queue;
+    while (queue && !this.#closed && !this.#backpressured && queue.length > 0) {
       const next = queue.shift()!;
-      this.queuedBytes -= next.byteLength;
-      this.write(next);
+      this.#queuedBytes -= next.byteLength;
+      this.#write(next);
     }
-    if (!this.backpressured) this.wakeWaiters();
+    if (!this.#backpressured) this.#wakeWaiters();
   }
 
-  private wakeWaiters(): void {
-    const waiters = this.idleWaiters;
+  #wakeWaiters(): void {
+    const waiters = this.#idleWaiters;
     if (!waiters) return;
-    this.idleWaiters = undefined;
+    this.#idleWaiters = undefined;
     for (const wake of waiters) wake();
   }
 }

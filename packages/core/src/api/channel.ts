@@ -1,19 +1,20 @@
-import type { ChunkSource, StreamContext } from './chunk.js';
-import { encodeEvent, SseEncodeError } from './encoder.js';
-import type { SseRequest } from './request.js';
-import {
-  createMemoryStore,
-  type EventStore,
-  type ReplayGapReason,
-  type StoredEvent,
-} from './store.js';
+import type { SseRequest } from '../adapter-kit/request.js';
+import type { ChunkSource, StreamContext } from '../engine/chunk.js';
+import { PUSH_SOURCE, type PushDelivery, type PushSubscription } from '../engine/push-source.js';
 import {
   assertFunction,
   assertPlainObject,
   assertString,
   describeValue,
   invalid,
-} from './validate.js';
+} from '../util/validate.js';
+import { encodeEvent, SseEncodeError } from '../wire/encoder.js';
+import {
+  createMemoryStore,
+  type EventStore,
+  type ReplayGapReason,
+  type StoredEvent,
+} from './store.js';
 
 /**
  * Event name → payload type, e.g. `{ price: { symbol: string; value: number }; message: string }`:
@@ -132,35 +133,6 @@ export class SseSerializeError extends SseEncodeError {
 /** A `publish` of an event name the library reserves (see {@link CONTROL_EVENTS}). Nothing was published. */
 export class SseReservedEventError extends SseEncodeError {
   override name = 'SseReservedEventError';
-}
-
-/** Marks a source as push-based: the engine subscribes it rather than iterating it. */
-export const PUSH_SOURCE = Symbol.for('sse-middleware.push-source');
-
-/** How a push source writes to one stream. */
-export interface PushDelivery {
-  /** Sends encoded bytes without waiting (live fan-out). */
-  send(bytes: Uint8Array): void;
-  /** Resolves once the client can take more; `undefined` when it can now. Paces replays. */
-  whenWritable(): Promise<void> | undefined;
-  /** Aborts when the stream ends. */
-  readonly signal: AbortSignal;
-  /** `signal.aborted`, without creating the signal. */
-  readonly aborted: boolean;
-  /** The stream's send-queue bound in bytes. */
-  readonly maxQueuedBytes: number;
-  /** Ends the stream as a slow consumer (it reconnects and replays). */
-  overflow(): void;
-}
-
-/** What a push source hands the engine for one stream. */
-export interface PushSubscription {
-  /** Starts delivery; returns how to stop it. May replay first. */
-  [PUSH_SOURCE](delivery: PushDelivery): Promise<() => void> | (() => void);
-}
-
-export function isPushSubscription(value: unknown): value is PushSubscription {
-  return typeof value === 'object' && value !== null && PUSH_SOURCE in value;
 }
 
 interface Subscriber {

@@ -1,13 +1,15 @@
 import { Readable } from 'node:stream';
 import { requestTarget } from '@sse-middleware/core';
-import { type InnerHandler, pollHeaders } from '@sse-middleware/core/adapter';
+import { type InnerHandler, isPoll, markPoll, pollHeaders } from '@sse-middleware/core/adapter';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const STREAM_SIGNAL: unique symbol = Symbol('sse-middleware stream signal');
 
 /**
  * What every request injected by the default chunk generator inherits from (light-my-request's
- * `Request` option). Only this module makes such classes, so no client can pass for a poll.
+ * `Request` option, the only handle on the raw request `fastify.inject` makes: light-my-request
+ * copies the class's prototype and never calls its constructor). It carries the signal of the
+ * stream the poll is for. Only this module makes such classes, so no client can pass for a poll.
  */
 abstract class PollRequest extends Readable {
   /** Aborts when the stream this poll is for ends. */
@@ -28,7 +30,12 @@ function pollRequestClass(signal: AbortSignal) {
  * in-memory response the generator waits for.
  */
 export function streamSignalOf(request: FastifyRequest): AbortSignal | undefined {
-  return request.raw instanceof PollRequest ? request.raw[STREAM_SIGNAL] : undefined;
+  const raw = request.raw;
+  if (!(raw instanceof PollRequest)) return undefined;
+  // The first SSE hook to see the poll marks it with the core's marker (no constructor runs
+  // earlier), so that anything else honouring `isPoll` passes it on too.
+  if (!isPoll(raw)) markPoll(raw);
+  return raw[STREAM_SIGNAL];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { assertPlainObject, invalid } from './validate.js';
+import { assertPlainObject, invalid } from '../util/validate.js';
 
 /** What was published, before it got an id. `data` is already serialised. */
 export interface ChannelMessage {

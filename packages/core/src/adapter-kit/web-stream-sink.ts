@@ -1,5 +1,5 @@
+import { invalid } from '../util/validate.js';
 import type { SseSink } from './sink.js';
-import { invalid } from './validate.js';
 
 export interface WebStreamSink {
   readonly sink: SseSink;

@@ -1,4 +1,4 @@
-import type { SseRequest } from './request.js';
+import type { SseRequest } from '../adapter-kit/request.js';
 
 /** Why a stream ended. */
 export type CloseReason = 'client' | 'end' | 'error' | 'shutdown' | 'slow-consumer';

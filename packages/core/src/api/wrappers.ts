@@ -1,8 +1,8 @@
-import { abortableDelay } from './abort.js';
-import type { Chunk, InnerResponse, StreamContext, StreamFn } from './chunk.js';
-import { encodeData } from './encoder.js';
-import type { SseRequest } from './request.js';
-import { assertFunction, assertNonNegativeNumber, invalid } from './validate.js';
+import type { SseRequest } from '../adapter-kit/request.js';
+import type { Chunk, InnerResponse, StreamContext, StreamFn } from '../engine/chunk.js';
+import { abortableDelay } from '../util/abort.js';
+import { assertFunction, assertNonNegativeNumber, invalid } from '../util/validate.js';
+import { encodeData } from '../wire/encoder.js';
 
 /** A delay in ms, `{initial, interval}`, or `[initial, interval]`. */
 export type DelaySpec =

@@ -1,5 +1,5 @@
-import type { SseEvent } from './encoder.js';
-import type { SseRequest } from './request.js';
+import type { SseRequest } from '../adapter-kit/request.js';
+import type { SseEvent } from '../wire/encoder.js';
 
 /**
  * What a chunk generator produces for one tick:

@@ -61,7 +61,8 @@ export function unwatchClient(sink: SseSink, listener: ClientListener): void {
   else sink.signal.removeEventListener('abort', listener);
 }
 
-export function isClientGone(sink: SseSink): boolean {
+/** Whether the client has left, read from the sink's `clientGone` or its aborted `signal`. */
+export function hasClientLeft(sink: SseSink): boolean {
   return isWatchable(sink) ? sink.clientGone : sink.signal.aborted;
 }
 

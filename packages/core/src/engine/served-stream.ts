@@ -1,43 +1,48 @@
-import { isPromiseLike } from './abort.js';
+import {
+  type ClientListener,
+  hasClientLeft,
+  LazyAbortSignal,
+  unwatchClient,
+  watchClient,
+} from '../adapter-kit/client-watch.js';
+import type { SseRequest } from '../adapter-kit/request.js';
+import type { SseSink } from '../adapter-kit/sink.js';
+import { isPromiseLike } from '../util/promise.js';
+import { encodeEvent, type SseEvent } from '../wire/encoder.js';
+import type { StreamContext } from './chunk.js';
+import type { Heartbeat } from './heartbeat.js';
+import type { StreamLease } from './lease.js';
+import type { CloseReason, Metrics } from './metrics.js';
+import type { Settings } from './options.js';
+import { type OutputEvents, StreamOutput } from './output.js';
+import { pumpGenerator, pumpIterable } from './pumps.js';
 import {
   isPushSubscription,
   PUSH_SOURCE,
   type PushDelivery,
   type PushSubscription,
-} from './channel.js';
-import type { StreamContext } from './chunk.js';
-import {
-  type ClientListener,
-  isClientGone,
-  LazyAbortSignal,
-  unwatchClient,
-  watchClient,
-} from './client-watch.js';
-import type { SlotPool } from './counter.js';
-import type { Heartbeat } from './heartbeat.js';
-import type { CloseReason, Metrics } from './metrics.js';
-import type { Settings } from './options.js';
-import { type OutputEvents, StreamOutput } from './output.js';
-import { pumpGenerator, pumpIterable } from './pumps.js';
-import type { SseRequest } from './request.js';
-import type { SseSink } from './sink.js';
+} from './push-source.js';
 
-/** What every stream of one engine shares. */
+/** What every stream of one engine shares: data and the engine-wide collaborators, no callbacks. */
 export interface StreamEnvironment {
   readonly settings: Settings;
-  /** Each stream holds one slot from here until it stops. */
-  readonly slots: SlotPool;
   readonly metrics: Metrics;
   readonly heartbeat: Heartbeat;
   /** Sent first on every stream, when `retry` is set. */
   readonly retryHint: Uint8Array | undefined;
+  /** The `wait` slow-consumer policy: pull producers await the client. */
   readonly wait: boolean;
-  /** The streams being served. */
-  readonly open: Set<ServedStream>;
-  report(error: unknown, req: SseRequest): void;
-  writeErrorEvent(error: unknown, output: StreamOutput, req: SseRequest): void;
-  writeFinalEvent(output: StreamOutput, req: SseRequest): void;
 }
+
+/** What `engine.close` tells each stream: its last event, and the `retry:` hint to jitter. */
+export interface ShutdownNotice {
+  /** `null` for none. */
+  readonly event: SseEvent | null;
+  /** In ms, jittered per stream into [retry, 2 * retry); 0 sends none. */
+  readonly retry: number;
+}
+
+const textEncoder = new TextEncoder();
 
 /**
  * One stream, from its head to its end: the client left, the source ended or failed, the
@@ -56,17 +61,22 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   #finished = false;
   /** A push source is subscribed (or subscribing): the stream ends when it stops. */
   #pushing = false;
-  #holdsSlot = true;
+  /** Set by `stop('shutdown', notice)`: the final event goes out as the stream ends. */
+  #shutdown: ShutdownNotice | undefined;
   #unsubscribe: (() => void) | undefined;
   /** Aborts when the stream stops. */
   readonly #stopped = new LazyAbortSignal();
 
-  constructor(
-    private readonly env: StreamEnvironment,
-    private readonly req: SseRequest,
-    private readonly sink: SseSink,
-    private readonly releaseKey: (() => void) | undefined,
-  ) {
+  readonly #env: StreamEnvironment;
+  readonly #req: SseRequest;
+  readonly #sink: SseSink;
+  readonly #lease: StreamLease;
+
+  constructor(env: StreamEnvironment, req: SseRequest, sink: SseSink, lease: StreamLease) {
+    this.#env = env;
+    this.#req = req;
+    this.#sink = sink;
+    this.#lease = lease;
     this.output = new StreamOutput(sink, env.settings.maxQueuedBytes, env.settings.policy, this);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -89,12 +99,13 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
 
   /** Sends the head and starts the source. */
   start(): void {
-    const { settings, retryHint, heartbeat, wait } = this.env;
-    const { req, output } = this;
-    if (watchClient(this.sink, this)) this.stop();
+    const { settings, retryHint, heartbeat, wait } = this.#env;
+    const req = this.#req;
+    const output = this.output;
+    if (watchClient(this.#sink, this)) this.stop();
     const ctx = this.#context(settings.source);
     try {
-      this.sink.head(settings.status, settings.headers);
+      this.#sink.head(settings.status, settings.headers);
       if (retryHint) output.send(retryHint);
       heartbeat.add(output);
       if (!settings.source) {
@@ -114,7 +125,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
    * (the context is dropped once subscribed); the others get it at once.
    */
   #context(source: Settings['source']): StreamContext {
-    const lastEventId = lastEventIdOf(this.req);
+    const lastEventId = lastEventIdOf(this.#req);
     if (!source || !(PUSH_SOURCE in source)) return { signal: this.signal, lastEventId };
     const stream = this;
     return {
@@ -125,14 +136,16 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     };
   }
 
-  /** Ends the stream; `why` is kept only by the first stop. Idempotent. */
-  stop(why?: CloseReason): void {
-    if (why && !this.#stopped.aborted) this.#reason = why;
-    if (this.#holdsSlot) {
-      this.#holdsSlot = false;
-      this.env.slots.giveBack();
+  /**
+   * Ends the stream; `why` (and the shutdown notice) are kept only by the first stop. Releases
+   * the lease. Idempotent.
+   */
+  stop(why?: CloseReason, notice?: ShutdownNotice): void {
+    if (why && !this.#stopped.aborted) {
+      this.#reason = why;
+      if (why === 'shutdown') this.#shutdown = notice;
     }
-    this.releaseKey?.();
+    this.#lease.release();
     this.#stopped.abort();
     if (this.#pushing) this.#end(undefined);
   }
@@ -150,21 +163,23 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   }
 
   written(bytes: number): void {
-    this.env.metrics.written(this.req, bytes);
+    this.#env.metrics.written(this.#req, bytes);
   }
 
   dropped(bytes: number): void {
-    this.env.metrics.dropped(this.req, bytes);
+    this.#env.metrics.dropped(this.#req, bytes);
   }
 
   overflowed(): void {
     this.stop('slow-consumer');
   }
 
+  /** The client left, told by a watchable sink (`WATCH_CLIENT`). */
   clientGone(): void {
     this.stop();
   }
 
+  /** The client left, told by the sink's `signal` (the stream is its abort listener). */
   handleEvent(): void {
     this.stop();
   }
@@ -207,8 +222,8 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
       this.#end(undefined);
       return;
     }
-    this.env.writeErrorEvent(error, this.output, this.req);
-    this.env.report(error, this.req);
+    this.#writeErrorEvent(error);
+    this.#env.settings.onError(error, this.#req);
     this.#end('error');
   }
 
@@ -216,9 +231,37 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     if (this.#ending) return;
     this.#ending = true;
     this.#pushing = false;
-    unwatchClient(this.sink, this);
+    unwatchClient(this.#sink, this);
     this.stop();
     queueMicrotask(() => this.#finish(why));
+  }
+
+  /** The `errorEvent` option's event, when set; a throw on the way is reported. */
+  #writeErrorEvent(error: unknown): void {
+    const { errorEvent, onError } = this.#env.settings;
+    if (!errorEvent) return;
+    try {
+      this.output.send(textEncoder.encode(encodeEvent(errorEvent(error))));
+    } catch (secondary) {
+      onError(secondary, this.#req);
+    }
+  }
+
+  /** The shutdown notice's event and jittered `retry:` hint, when it has either. */
+  #writeFinalEvent(): void {
+    if (!this.#shutdown) return;
+    const { event, retry } = this.#shutdown;
+    const jittered = retry > 0 ? retry + Math.floor(Math.random() * retry) : undefined;
+    if (event === null && jittered === undefined) return;
+    try {
+      this.output.send(
+        textEncoder.encode(
+          encodeEvent({ ...event, ...(jittered === undefined ? {} : { retry: jittered }) }),
+        ),
+      );
+    } catch (error) {
+      this.#env.settings.onError(error, this.#req);
+    }
   }
 
   #finish(why: CloseReason | undefined): void {
@@ -226,14 +269,15 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
     if (unsubscribe) callQuietly(unsubscribe);
-    const { env, req, output } = this;
+    const env = this.#env;
+    const req = this.#req;
+    const output = this.output;
     try {
-      env.open.delete(this);
       env.heartbeat.delete(output);
       if (why) this.#reason = why;
-      if (this.#reason === 'shutdown' && !isClientGone(this.sink)) env.writeFinalEvent(output, req);
+      if (this.#reason === 'shutdown' && !hasClientLeft(this.#sink)) this.#writeFinalEvent();
       output.close();
-      this.sink.close();
+      this.#sink.close();
       env.metrics.closed(req, this.#reason);
     } catch (error) {
       this.#rejectDone(error);

@@ -1,21 +1,10 @@
-import { createAbortRace, createYieldBudget, raceAbort } from './abort.js';
+import type { SseRequest } from '../adapter-kit/request.js';
+import { ABORTED, createAbortRace } from '../util/abort.js';
+import { createYieldBudget } from '../util/schedule.js';
+import { describeValue } from '../util/validate.js';
+import { encodeChunk } from '../wire/encoder.js';
 import type { Chunk, ChunkGenerator, StreamContext } from './chunk.js';
-import { encodeEvent, isSseEvent } from './encoder.js';
 import type { StreamOutput } from './output.js';
-import type { SseRequest } from './request.js';
-import { describeValue } from './validate.js';
-
-const textEncoder = new TextEncoder();
-
-/** The bytes for one chunk: strings are SSE text plus the `\n` that ends the event; objects are encoded; bytes pass. */
-export function encodeChunk(chunk: Exclude<Chunk, null | undefined>): Uint8Array {
-  if (typeof chunk === 'string') return textEncoder.encode(`${chunk}\n`);
-  if (chunk instanceof Uint8Array) return chunk;
-  if (isSseEvent(chunk)) return textEncoder.encode(encodeEvent(chunk));
-  throw new TypeError(
-    `A chunk must be a string, an SSE event object, a Uint8Array or undefined, received ${describeValue(chunk)}`,
-  );
-}
 
 type AbortRace = ReturnType<typeof createAbortRace>;
 
@@ -41,7 +30,7 @@ export async function pumpGenerator(
   while (!signal.aborted) {
     let chunk = race(generate(req, ctx));
     if (chunk instanceof Promise) chunk = await chunk;
-    if (chunk === raceAbort.ABORTED || signal.aborted) return undefined;
+    if (chunk === ABORTED || signal.aborted) return undefined;
     const sent = send(chunk as Chunk, output, wait, race);
     if (sent) await sent;
     // A generator that never waits must not starve other connections of the event loop.
@@ -63,7 +52,7 @@ export async function pumpIterable(
   let finished = false;
   try {
     while (!signal.aborted) {
-      let step: IteratorResult<Chunk> | typeof raceAbort.ABORTED;
+      let step: IteratorResult<Chunk> | typeof ABORTED;
       try {
         const next = race(iterator.next());
         step = next instanceof Promise ? await next : next;
@@ -71,7 +60,7 @@ export async function pumpIterable(
         finished = true; // an iterator whose next() threw is already closed
         throw error;
       }
-      if (step === raceAbort.ABORTED) return undefined;
+      if (step === ABORTED) return undefined;
       if (step.done) {
         finished = true;
         return 'end';
