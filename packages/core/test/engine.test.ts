@@ -637,9 +637,9 @@ describe('errors', () => {
     return { thenable, subscribed: () => subscribed };
   }
 
-  // Source bug (see the report): raceAbort returns at once when the signal is already aborted and
-  // never subscribes to the promise, so a generator that disconnects the client synchronously and
-  // then rejects leaves an unhandled rejection (it crashes a Node process).
+  // A regression test: the abort race once returned at once when the signal was already aborted
+  // and never subscribed to the promise, so a generator that disconnects the client synchronously
+  // and then rejects left an unhandled rejection (it crashes a Node process).
   it('handles the rejection of a generator that aborted the stream synchronously', async () => {
     const late = rejectingThenable();
     let sinkRef: MemorySink | undefined;
@@ -819,8 +819,9 @@ describe('source', () => {
     expect(onError).toHaveBeenCalledTimes(1);
   });
 
-  // Source bug (see the report): when writeChunk throws (bad chunk, or sink.write throws), pumpSource
-  // marks the iterator as finished and never calls return(), so the source's cleanup never runs.
+  // A regression test: when a chunk could not be written (bad chunk, or sink.write throws), the
+  // iterable pump (pumpIterable) once marked the iterator finished and never called return(), so
+  // the source's cleanup never ran.
   it("runs the source's finally block when one of its chunks cannot be encoded", async () => {
     let finalized = false;
     const engine = createSseEngine({

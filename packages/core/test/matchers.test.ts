@@ -92,8 +92,8 @@ describe('createRequestView', () => {
     expect(view.headers.get('missing')).toBeNull();
   });
 
-  // Source bug (see the report): any `://` in the target is taken for a scheme, even in the query,
-  // so the path becomes whatever follows the next `/` and the query is lost.
+  // A regression test: any `://` in the target was once taken for a scheme, even in the query,
+  // so the path became whatever followed the next `/` and the query was lost.
   it('keeps path and query when the query contains a URL', () => {
     expect(get('/events?stream=true&next=https://example.com/page')).toMatchObject({
       path: '/events',
@@ -101,7 +101,7 @@ describe('createRequestView', () => {
     });
   });
 
-  // Source bug (see the report): an absolute URL with a query but no path loses its query.
+  // A regression test: an absolute URL with a query but no path once lost its query.
   it('keeps the query of a full URL without a path', () => {
     expect(get('http://example.com?stream=true')).toMatchObject({
       path: '/',
