@@ -5,6 +5,7 @@
  * alike. Applications never need it; `test/entries.test.ts` lists every name.
  */
 
+export { type BodySource, createRequestBody } from './adapter-kit/body.js';
 export {
   type ClientListener,
   ClientPresence,

@@ -5,6 +5,7 @@
  * `test/entries.test.ts` lists every name, so a change to this list is deliberate.
  */
 
+export { type BodyType, SseBodyError, type SseRequestBody } from './adapter-kit/body.js';
 export { requestTarget, type SseHeaders, type SseRequest } from './adapter-kit/request.js';
 export {
   type Channel,
@@ -26,12 +27,32 @@ export {
   acceptEventStream,
   allOf,
   anyOf,
+  type MethodOptions,
+  methodMatch,
   queryTokenMatch,
   type RequestMatcher,
   uriMatch,
   uriPrefixMatch,
   uriSuffixMatch,
 } from './api/matchers.js';
+export {
+  createResumableStreams,
+  type ResumableChunk,
+  type ResumableProducer,
+  type ResumableStreams,
+  type ResumableStreamsOptions,
+  type ResumeAnswer,
+  SseStreamExistsError,
+  type StartedStream,
+} from './api/resumable.js';
+export {
+  createMemoryResumableStore,
+  type MemoryResumableStoreOptions,
+  type ResumableEvent,
+  type ResumableOutcome,
+  type ResumablePage,
+  type ResumableStore,
+} from './api/resumable-store.js';
 export {
   type ChannelMessage,
   createMemoryStore,
@@ -71,13 +92,15 @@ export type {
   ChunkGenerator,
   ChunkSource,
   InnerResponse,
+  SseAnswer,
   StreamContext,
   StreamFn,
+  StreamInit,
 } from './engine/chunk.js';
 export type { EngineConnections } from './engine/counter.js';
-export type { CloseOptions, SseEngine } from './engine/engine.js';
+export type { CloseOptions, Preparation, SseEngine } from './engine/engine.js';
 export { DEFAULT_SSE_HEADERS } from './engine/headers.js';
-export type { CloseReason, EngineStats, SseHooks } from './engine/metrics.js';
+export type { CloseReason, EngineStats, RefusalStatus, SseHooks } from './engine/metrics.js';
 export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_INTERVAL_MS,

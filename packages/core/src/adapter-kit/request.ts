@@ -1,4 +1,5 @@
 import { assertPlainObject, assertString, invalid } from '../util/validate.js';
+import { type BodySource, createRequestBody, type SseRequestBody } from './body.js';
 
 /** Case-insensitive, read-only access to request headers. */
 export interface SseHeaders {
@@ -19,6 +20,11 @@ export interface SseRequest {
   readonly headers: SseHeaders;
   /** The server's own request object (IncomingMessage, Koa context, Hono context…), for chunk generators that need it. */
   readonly raw?: unknown;
+  /**
+   * The request body, read at most once (`await req.body.json()`), when the adapter can read it;
+   * with the `body` option the engine reads it before the stream starts (`ctx.body`).
+   */
+  readonly body?: SseRequestBody | undefined;
 }
 
 /** Header shapes adapters meet: Fetch `Headers`, or Node's `IncomingHttpHeaders`. */
@@ -32,6 +38,8 @@ export interface RequestViewInit {
   url: string;
   headers: HeaderSource;
   raw?: unknown;
+  /** Where the body is read from, if the adapter can read it (see `BodySource`). */
+  body?: BodySource | undefined;
 }
 
 export function createRequestView(init: RequestViewInit): SseRequest {
@@ -46,13 +54,17 @@ export function createRequestView(init: RequestViewInit): SseRequest {
     );
   }
   const { path, query } = splitTarget(init.url);
-  return {
+  const headers = toSseHeaders(init.headers);
+  const view: { -readonly [K in keyof SseRequest]: SseRequest[K] } = {
     method: init.method.toUpperCase(),
     path,
     query,
-    headers: toSseHeaders(init.headers),
+    headers,
     raw: init.raw,
   };
+  if (init.body !== undefined)
+    view.body = createRequestBody(init.body, headers.get('content-length'));
+  return view;
 }
 
 /** The request target (`path?query`) of a view, as an inner handler would be called with. */

@@ -17,6 +17,8 @@ export interface StreamContext {
   readonly signal: AbortSignal;
   /** The client's `Last-Event-ID` header (or `lastEventId` query parameter), if it sent one. */
   readonly lastEventId: string | undefined;
+  /** The request body as the `body` option asked for it (read before the stream started), else `undefined`. */
+  readonly body?: unknown;
 }
 
 /** Called once per tick, per connection, with the matching request. May be sync or async. */
@@ -30,6 +32,31 @@ export type ChunkSource = (
   req: SseRequest,
   ctx: StreamContext,
 ) => AsyncIterable<Chunk> | Iterable<Chunk>;
+
+/**
+ * What one route-level stream gets on top of the engine's options: its own source (a function
+ * as in `options.source`, or an iterable to stream as it is), the body already read, and its own
+ * final event.
+ */
+export interface StreamInit {
+  source?: ChunkSource | AsyncIterable<Chunk> | Iterable<Chunk> | undefined;
+  /** The body, already read (by the framework, say): `ctx.body`, and the engine reads nothing. */
+  body?: unknown;
+  /** Overrides `options.endEvent` for this stream. */
+  endEvent?: SseEvent | null | undefined;
+}
+
+/**
+ * A response sent instead of a stream: what `options.answer` returns for a request that is not to
+ * be streamed (OpenAI's `stream: false`, an invalid request), and what `options.body.refuse` makes
+ * of a refused body.
+ */
+export interface SseAnswer {
+  /** Default 200. */
+  status?: number | undefined;
+  headers?: Readonly<Record<string, string>> | undefined;
+  body?: string | Uint8Array | undefined;
+}
 
 /** The response of an inner handler, as the default chunk generator reads it. */
 export interface InnerResponse {

@@ -1,13 +1,15 @@
+import { type BodyType, readBodyAs, SseBodyError } from '../adapter-kit/body.js';
 import type { SseRequest } from '../adapter-kit/request.js';
 import type { SseSink } from '../adapter-kit/sink.js';
 import { resolveMatch } from '../api/matchers.js';
-import { assertNonNegativeNumber, assertPlainObject } from '../util/validate.js';
+import { assertNonNegativeNumber, assertPlainObject, describeValue } from '../util/validate.js';
 import { encodeEvent, type SseEvent } from '../wire/encoder.js';
+import type { SseAnswer, StreamInit } from './chunk.js';
 import { createSlotPool, type EngineConnections } from './counter.js';
 import { createHeartbeat } from './heartbeat.js';
 import { createKeyLimiter } from './key-limiter.js';
 import { StreamLease } from './lease.js';
-import { createMetrics, type EngineStats } from './metrics.js';
+import { createMetrics, type EngineStats, type RefusalStatus } from './metrics.js';
 import { type EngineContext, resolveOptions, type SseOptions } from './options.js';
 import { ServedStream, type ShutdownNotice, type StreamEnvironment } from './served-stream.js';
 
@@ -17,9 +19,21 @@ export interface SseEngine {
   /**
    * Answers a matching request through `sink`: a 503 when every slot is taken (429 past a
    * per-key limit), else a stream that lasts until the client leaves, the source ends, the
-   * generator fails, or `close()`. Never rejects.
+   * generator fails, or `close()`. With the `body` option the body is read first (400 or 413
+   * when it is refused, and the head is then sent later). `init` gives a route-level stream its
+   * own source, body and end event. Never rejects; throws a `TypeError` when there is no source
+   * at all (a route-level engine given none).
    */
-  serve(req: SseRequest, sink: SseSink): Promise<void>;
+  serve(req: SseRequest, sink: SseSink, init?: StreamInit): Promise<void>;
+  /**
+   * What `serve()` does before a stream starts, for adapters that must know the outcome before
+   * they call it (a Web `Response` is built from the head): reads the body as the `body` option
+   * says and asks `options.answer`. Resolves `{ init }` to pass to `serve()`, or `{ answer }` to
+   * send instead (a 400 or 413 for a refused body, the application's own answer). Never rejects.
+   */
+  prepare(req: SseRequest, init?: StreamInit): Promise<Preparation>;
+  /** Sends `answer` through `sink` instead of a stream (what `prepare()` decided, say). */
+  respond(req: SseRequest, sink: SseSink, answer: SseAnswer): Promise<void>;
   /**
    * Graceful shutdown: refuses new streams (503), sends every open stream a final event with a
    * jittered `retry:` hint (so clients do not all reconnect at once), ends them, and resolves once
@@ -48,7 +62,13 @@ export interface CloseOptions {
 
 const textEncoder = new TextEncoder();
 
-function plainText(status: number, text: string, retryAfter: number) {
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+function plainText(status: number, text: string, retryAfter: number): Answer {
   const body = textEncoder.encode(text);
   const headers = {
     'Content-Type': 'text/plain',
@@ -108,10 +128,14 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     wait: settings.policy === 'wait',
   };
 
-  function refuse(req: SseRequest, sink: SseSink, answer: ReturnType<typeof plainText>) {
-    metrics.rejected(req, answer.status as 429 | 500 | 503);
+  function refuse(req: SseRequest, sink: SseSink, answer: Answer, closeConnection = false) {
+    metrics.rejected(req, answer.status as RefusalStatus);
     try {
-      sink.head(answer.status, answer.headers);
+      // After a 413 the rest of the body is not read: the connection cannot carry another request.
+      sink.head(
+        answer.status,
+        closeConnection ? { ...answer.headers, Connection: 'close' } : answer.headers,
+      );
       sink.write(answer.body);
     } catch (error) {
       report(error, req);
@@ -121,7 +145,100 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     return Promise.resolve();
   }
 
-  function serve(req: SseRequest, sink: SseSink): Promise<void> {
+  /** Inits that went through `prepare()`: their body is read and their answer decided. */
+  const prepared = new WeakSet<StreamInit>();
+
+  function needsPreparing(init: StreamInit | undefined): boolean {
+    if (init !== undefined && prepared.has(init)) return false;
+    return (
+      (settings.body !== undefined && !(init !== undefined && 'body' in init)) ||
+      settings.answer !== undefined
+    );
+  }
+
+  async function prepare(req: SseRequest, init?: StreamInit): Promise<Preparation> {
+    let body = init?.body;
+    const spec = settings.body;
+    if (spec && !(init !== undefined && 'body' in init)) {
+      try {
+        body = await readBodyOf(req, spec.type, spec.maxBytes);
+      } catch (error) {
+        if (!(error instanceof SseBodyError)) {
+          report(error, req);
+          return { answer: keyFailed };
+        }
+        return { answer: bodyAnswer(error, req), closeConnection: error.status === 413 };
+      }
+    }
+    const ready: StreamInit = { ...init, body };
+    if (settings.answer) {
+      try {
+        const answer = await settings.answer(req, {
+          signal: NEVER_ABORTED,
+          lastEventId: undefined,
+          body,
+        });
+        if (answer !== undefined) return { answer: checkedAnswer(answer) };
+      } catch (error) {
+        report(error, req);
+        return { answer: keyFailed };
+      }
+    }
+    prepared.add(ready);
+    return { init: ready };
+  }
+
+  function bodyAnswer(error: SseBodyError, req: SseRequest): SseAnswer {
+    const refuse = settings.body?.refuse;
+    if (refuse) {
+      try {
+        return checkedAnswer(refuse(error, req));
+      } catch (secondary) {
+        report(secondary, req);
+      }
+    }
+    return bodyRefusal(error);
+  }
+
+  function serve(req: SseRequest, sink: SseSink, init?: StreamInit): Promise<void> {
+    if (!settings.source && !settings.chunkGenerator && !init?.source) {
+      throw new TypeError(
+        'serve(req, sink, init) needs init.source: this route-level engine has no options.source',
+      );
+    }
+    if (!needsPreparing(init)) return open(req, sink, init);
+    return prepare(req, init).then((preparation) =>
+      'init' in preparation
+        ? open(req, sink, preparation.init)
+        : respond(req, sink, preparation.answer, preparation.closeConnection),
+    );
+  }
+
+  /** Sends an answer instead of a stream. Refusals (400, 413, 500) are counted as rejections. */
+  function respond(
+    req: SseRequest,
+    sink: SseSink,
+    answer: SseAnswer,
+    closeConnection = false,
+  ): Promise<void> {
+    const status = answer.status ?? 200;
+    if (REFUSALS.has(status)) metrics.rejected(req, status as RefusalStatus);
+    const body = typeof answer.body === 'string' ? textEncoder.encode(answer.body) : answer.body;
+    const headers: Record<string, string> = { ...answer.headers };
+    if (body !== undefined) headers['Content-Length'] = String(body.byteLength);
+    if (closeConnection) headers.Connection = 'close';
+    try {
+      sink.head(status, headers);
+      if (body !== undefined && body.byteLength > 0) sink.write(body);
+    } catch (error) {
+      report(error, req);
+    } finally {
+      sink.close();
+    }
+    return Promise.resolve();
+  }
+
+  function open(req: SseRequest, sink: SseSink, init: StreamInit | undefined): Promise<void> {
     if (shutdown) return refuse(req, sink, closing);
     if (!slots.tryTake()) return refuse(req, sink, noSlot);
     let releaseKey: (() => void) | undefined;
@@ -142,7 +259,13 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
         }
       }
     }
-    const stream = new ServedStream(environment, req, sink, new StreamLease(slots, releaseKey));
+    const stream = new ServedStream(
+      environment,
+      req,
+      sink,
+      new StreamLease(slots, releaseKey),
+      init,
+    );
     metrics.opened(req);
     stream.start();
     openStreams.add(stream);
@@ -183,5 +306,55 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     stats: metrics.snapshot,
     connections: slots.view,
     reportError: report,
+    prepare,
+    respond: (req, sink, answer) => respond(req, sink, answer),
+  };
+}
+
+/** Reads `req.body` as `type`; a view without a body is an adapter that cannot read one. */
+export function readBodyOf(req: SseRequest, type: BodyType, maxBytes: number): Promise<unknown> {
+  if (!req.body) {
+    return Promise.reject(
+      new TypeError(
+        'options.body needs a request body, and this adapter gave the request view none',
+      ),
+    );
+  }
+  return readBodyAs(req.body, type, maxBytes);
+}
+
+/** What `engine.prepare()` decided: stream with `init`, or send `answer` instead. */
+export type Preparation =
+  | { readonly init: StreamInit; readonly answer?: undefined }
+  | { readonly answer: SseAnswer; readonly init?: undefined; readonly closeConnection?: boolean };
+
+const REFUSALS = new Set([400, 413, 429, 500, 503]);
+const NEVER_ABORTED = new AbortController().signal;
+
+function checkedAnswer(answer: SseAnswer): SseAnswer {
+  if (typeof answer !== 'object' || answer === null) {
+    throw new TypeError(
+      `an answer must be { status?, headers?, body? } or undefined, received ${describeValue(answer)}`,
+    );
+  }
+  if (
+    answer.status !== undefined &&
+    (!Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599)
+  ) {
+    throw new TypeError(
+      `an answer's status must be an HTTP status from 200 to 599, received ${describeValue(answer.status)}`,
+    );
+  }
+  return answer;
+}
+
+function bodyRefusal(error: SseBodyError): Answer {
+  const body = textEncoder.encode(
+    `${error.status} ${error.status === 413 ? 'Payload Too Large' : 'Bad Request'}.\n\n${error.message}`,
+  );
+  return {
+    status: error.status,
+    headers: { 'Content-Type': 'text/plain', 'Content-Length': String(body.byteLength) },
+    body,
   };
 }

@@ -1,7 +1,11 @@
 import type { SseRequest } from '../adapter-kit/request.js';
 
 /** Why a stream ended. */
-export type CloseReason = 'client' | 'end' | 'error' | 'shutdown' | 'slow-consumer';
+/** Why a stream ended; `expired`: it reached `maxStreamDuration`. */
+export type CloseReason = 'client' | 'end' | 'error' | 'expired' | 'shutdown' | 'slow-consumer';
+
+/** The status of a request answered without a stream: a refused body (400, 413), a limit (429, 503), a failure (500). */
+export type RefusalStatus = 400 | 413 | 429 | 500 | 503;
 
 /**
  * Told of everything that happens to streams, to feed Prometheus, OpenTelemetry or logs.
@@ -11,7 +15,7 @@ export interface SseHooks {
   opened?(req: SseRequest): void;
   closed?(req: SseRequest, reason: CloseReason): void;
   /** A stream refused: 503 (every slot taken, or shutting down), 429 (its key's limit), 500 (`limitPerKey.key` threw). */
-  rejected?(req: SseRequest, status: 429 | 500 | 503): void;
+  rejected?(req: SseRequest, status: RefusalStatus): void;
   /** Bytes handed to a client's connection. */
   written?(req: SseRequest, bytes: number): void;
   /** A queued chunk dropped for a slow client (`drop-oldest`). */
@@ -73,7 +77,7 @@ export function createMetrics(hooks: SseHooks, report: (error: unknown, req: Sse
       }
       call(hooks.closed, req, reason);
     },
-    rejected(req: SseRequest, status: 429 | 500 | 503) {
+    rejected(req: SseRequest, status: RefusalStatus) {
       stats.rejected += 1;
       call(hooks.rejected, req, status);
     },

@@ -1,3 +1,4 @@
+import { type BodyType, DEFAULT_MAX_BODY_BYTES, type SseBodyError } from '../adapter-kit/body.js';
 import type { SseRequest } from '../adapter-kit/request.js';
 import { queryTokenMatch, type RequestMatcher } from '../api/matchers.js';
 import { wrapDelay, wrapFetchBody, wrapSseEvent } from '../api/wrappers.js';
@@ -8,8 +9,14 @@ import {
   assertPlainObject,
   invalid,
 } from '../util/validate.js';
-import type { SseEvent } from '../wire/encoder.js';
-import type { ChunkGenerator, ChunkSource, InnerResponse, StreamContext } from './chunk.js';
+import { encodeEvent, isSseEvent, type SseEvent } from '../wire/encoder.js';
+import type {
+  ChunkGenerator,
+  ChunkSource,
+  InnerResponse,
+  SseAnswer,
+  StreamContext,
+} from './chunk.js';
 import { DEFAULT_SSE_HEADERS, mergeHeaders, validateHeaders } from './headers.js';
 import type { SseHooks } from './metrics.js';
 import type { SlowConsumerPolicy } from './output.js';
@@ -57,6 +64,44 @@ export interface SseOptions {
   limitPerKey?: { key: (req: SseRequest) => string | undefined; max: number } | undefined;
   /** Told of opens, closes, rejections, bytes written, drops and slow-consumer disconnects. */
   hooks?: SseHooks | undefined;
+  /**
+   * Reads the request body before the stream starts, as `'json'`, `'text'` or `'bytes'`, into
+   * `ctx.body`: past `maxBytes` (default 1 MiB) the answer is a 413, a malformed body a 400, and
+   * no stream starts. For POST streams (`uriMatch('/chat', { methods: 'POST' })`).
+   */
+  body?:
+    | BodyType
+    | {
+        type: BodyType;
+        maxBytes?: number | undefined;
+        /** The answer to a refused body (an OpenAI-style JSON error, say). Default: plain text. */
+        refuse?: ((error: SseBodyError, req: SseRequest) => SseAnswer) | undefined;
+      }
+    | undefined;
+  /**
+   * Decides, once the body is read, whether a request streams: return an {@link SseAnswer} to send
+   * it instead (one JSON completion for `stream: false`, a 400 for an invalid request), or
+   * `undefined` to stream. May be async. Default: every matching request streams.
+   */
+  answer?:
+    | ((
+        req: SseRequest,
+        ctx: StreamContext,
+      ) => SseAnswer | undefined | Promise<SseAnswer | undefined>)
+    | undefined;
+  /**
+   * The last event of a stream whose source ended (not one the client left or that failed):
+   * `{ data: '[DONE]' }` for the OpenAI format, `{ event: 'end', data: '' }` for an `EventSource`
+   * client to `close()` on. Default: none.
+   */
+  endEvent?: SseEvent | null | undefined;
+  /**
+   * Ends a stream after this many ms with a jittered `retry:` hint (in [retry, 2 * retry), from
+   * `options.retry`, default 1000 ms), so the client reconnects with its `Last-Event-ID` and a
+   * channel replays what it missed. For platforms that cut responses at a fixed limit, and to
+   * rebalance long-lived streams across servers. Default: no limit.
+   */
+  maxStreamDuration?: number | undefined;
 }
 
 /** How the default chunk generator calls the handler that the middleware wraps. */
@@ -65,6 +110,11 @@ export type InnerHandler = (req: SseRequest, ctx: StreamContext) => Promise<Inne
 export interface EngineContext {
   /** Supplied by adapters that wrap a handler, so the default chunk generator can poll it. */
   innerHandler?: InnerHandler | undefined;
+  /**
+   * A route-level engine: it streams every request it is handed, each with the source given to
+   * `serve()` or else `options.source`; no matcher, no default generator.
+   */
+  route?: boolean | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10;
@@ -86,6 +136,10 @@ export const OPTION_KEYS: ReadonlySet<string> = new Set([
   'slowConsumer',
   'limitPerKey',
   'hooks',
+  'body',
+  'answer',
+  'endEvent',
+  'maxStreamDuration',
 ]);
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** The longest delay a timer takes (2^31 - 1 ms). */
@@ -115,6 +169,17 @@ export interface Settings {
   policy: SlowConsumerPolicy;
   limitPerKey: { key: (req: SseRequest) => string | undefined; max: number } | undefined;
   hooks: SseHooks;
+  body:
+    | {
+        type: BodyType;
+        maxBytes: number;
+        refuse: ((error: SseBodyError, req: SseRequest) => SseAnswer) | undefined;
+      }
+    | undefined;
+  answer: SseOptions['answer'];
+  /** Encoded once. */
+  endEvent: Uint8Array | undefined;
+  maxStreamDuration: number | undefined;
 }
 
 export function resolveOptions(options: SseOptions, context: EngineContext): Settings {
@@ -141,7 +206,7 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
         source,
       );
     }
-  } else if (source === undefined) {
+  } else if (source === undefined && !context.route) {
     const inner = context.innerHandler;
     if (!inner) {
       throw invalid(
@@ -236,6 +301,27 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
     }
   }
 
+  const body = resolveBody(given('body'));
+  const answer = given('answer');
+  if (answer !== undefined) assertFunction('options.answer', answer);
+  const endEventOption = given('endEvent');
+  let endEvent: Uint8Array | undefined;
+  if (endEventOption !== undefined) endEvent = encodeEndEvent('options.endEvent', endEventOption);
+  const maxStreamDuration = given('maxStreamDuration');
+  if (maxStreamDuration !== undefined) {
+    if (
+      !Number.isSafeInteger(maxStreamDuration) ||
+      maxStreamDuration < 1 ||
+      maxStreamDuration > MAX_TIMER_MS
+    ) {
+      throw invalid(
+        'options.maxStreamDuration',
+        `a positive integer of milliseconds, at most ${MAX_TIMER_MS}`,
+        maxStreamDuration,
+      );
+    }
+  }
+
   const hooks = given('hooks') ?? {};
   assertPlainObject('options.hooks', hooks);
   for (const [name, hook] of Object.entries(hooks)) {
@@ -260,8 +346,43 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
     policy,
     limitPerKey,
     hooks,
+    body,
+    answer,
+    endEvent,
+    maxStreamDuration,
   };
 }
+
+const BODY_TYPES = new Set<BodyType>(['json', 'text', 'bytes']);
+
+function resolveBody(option: SseOptions['body']): Settings['body'] {
+  if (option === undefined) return undefined;
+  const spec = typeof option === 'string' ? { type: option } : option;
+  assertPlainObject('options.body', spec);
+  if (!BODY_TYPES.has(spec.type)) {
+    throw invalid(
+      typeof option === 'string' ? 'options.body' : 'options.body.type',
+      "'json', 'text' or 'bytes'",
+      spec.type,
+    );
+  }
+  const maxBytes = spec.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw invalid('options.body.maxBytes', 'a non-negative integer of bytes', maxBytes);
+  }
+  if (spec.refuse !== undefined) assertFunction('options.body.refuse', spec.refuse);
+  return { type: spec.type, maxBytes, refuse: spec.refuse };
+}
+
+/** An end event encoded up front, so a bad one is refused at once; `undefined` for `null`. */
+export function encodeEndEvent(where: string, event: SseEvent | null): Uint8Array | undefined {
+  if (event === null) return undefined;
+  if (!isSseEvent(event))
+    throw invalid(where, 'an SSE event object such as { data: "[DONE]" }, or null', event);
+  return textEncoder.encode(encodeEvent(event));
+}
+
+const textEncoder = new TextEncoder();
 
 /** A reporter that throws must not take the server down: its own error is dropped. */
 function quietly(onError: (error: unknown, req: SseRequest) => void) {

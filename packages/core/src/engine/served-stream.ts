@@ -9,11 +9,12 @@ import type { SseRequest } from '../adapter-kit/request.js';
 import type { SseSink } from '../adapter-kit/sink.js';
 import { isPromiseLike } from '../util/promise.js';
 import { encodeEvent, type SseEvent } from '../wire/encoder.js';
-import type { StreamContext } from './chunk.js';
+import type { StreamContext, StreamInit } from './chunk.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { StreamLease } from './lease.js';
 import type { CloseReason, Metrics } from './metrics.js';
 import type { Settings } from './options.js';
+import { encodeEndEvent } from './options.js';
 import { type OutputEvents, StreamOutput } from './output.js';
 import { pumpGenerator, pumpIterable } from './pumps.js';
 import {
@@ -43,6 +44,8 @@ export interface ShutdownNotice {
 }
 
 const textEncoder = new TextEncoder();
+/** The `retry:` base after `maxStreamDuration` when `options.retry` is not set. */
+const DEFAULT_EXPIRY_RETRY_MS = 1000;
 
 /**
  * One stream, from its head to its end: the client left, the source ended or failed, the
@@ -71,12 +74,22 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   readonly #req: SseRequest;
   readonly #sink: SseSink;
   readonly #lease: StreamLease;
+  /** A route-level stream's own source, body and end event. */
+  readonly #init: StreamInit | undefined;
+  #expiry: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(env: StreamEnvironment, req: SseRequest, sink: SseSink, lease: StreamLease) {
+  constructor(
+    env: StreamEnvironment,
+    req: SseRequest,
+    sink: SseSink,
+    lease: StreamLease,
+    init?: StreamInit,
+  ) {
     this.#env = env;
     this.#req = req;
     this.#sink = sink;
     this.#lease = lease;
+    this.#init = init;
     this.output = new StreamOutput(sink, env.settings.maxQueuedBytes, env.settings.policy, this);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -103,16 +116,19 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     const req = this.#req;
     const output = this.output;
     if (watchClient(this.#sink, this)) this.stop();
-    const ctx = this.#context(settings.source);
+    const init = this.#init;
+    const source = init?.source ?? settings.source;
+    const ctx = this.#context(source);
     try {
       this.#sink.head(settings.status, settings.headers);
       if (retryHint) output.send(retryHint);
       heartbeat.add(output);
-      if (!settings.source) {
+      if (settings.maxStreamDuration !== undefined) this.#expireAfter(settings.maxStreamDuration);
+      if (!source) {
         this.#follow(pumpGenerator(settings.chunkGenerator, req, ctx, output, wait));
         return;
       }
-      const produced: unknown = settings.source(req, ctx);
+      const produced: unknown = typeof source === 'function' ? source(req, ctx) : source;
       if (isPushSubscription(produced)) this.#subscribe(produced);
       else this.#follow(pumpIterable(produced, ctx.signal, output, wait));
     } catch (error) {
@@ -124,8 +140,10 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
    * A channel reads no signal unless asked to, so a push source gets one created on first read
    * (the context is dropped once subscribed); the others get it at once.
    */
-  #context(source: Settings['source']): StreamContext {
+  #context(source: StreamInit['source']): StreamContext {
     const lastEventId = lastEventIdOf(this.#req);
+    const init = this.#init;
+    if (init !== undefined) return { signal: this.signal, lastEventId, body: init.body };
     if (!source || !(PUSH_SOURCE in source)) return { signal: this.signal, lastEventId };
     const stream = this;
     return {
@@ -182,6 +200,13 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   /** The client left, told by the sink's `signal` (the stream is its abort listener). */
   handleEvent(): void {
     this.stop();
+  }
+
+  /** `maxStreamDuration`: the stream ends as `expired`, and its client is told to come back. */
+  #expireAfter(ms: number): void {
+    const timer = setTimeout(() => this.stop('expired'), ms);
+    (timer as { unref?: () => void }).unref?.();
+    this.#expiry = timer;
   }
 
   #follow(pump: Promise<'end' | undefined>): void {
@@ -264,8 +289,28 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     }
   }
 
+  /** The end event of a source that ended: `init.endEvent`, else `options.endEvent`. */
+  #writeEndEvent(): void {
+    const init = this.#init;
+    let bytes = this.#env.settings.endEvent;
+    try {
+      if (init?.endEvent !== undefined) bytes = encodeEndEvent('init.endEvent', init.endEvent);
+      if (bytes) this.output.send(bytes);
+    } catch (error) {
+      this.#env.settings.onError(error, this.#req);
+    }
+  }
+
+  /** After `maxStreamDuration`: a `retry:` line, jittered into [retry, 2 * retry). */
+  #writeExpiryHint(): void {
+    const base = this.#env.settings.retry ?? DEFAULT_EXPIRY_RETRY_MS;
+    const jittered = base + Math.floor(Math.random() * Math.max(base, 1));
+    this.output.send(textEncoder.encode(`retry: ${jittered}\n`));
+  }
+
   #finish(why: CloseReason | undefined): void {
     this.#finished = true;
+    clearTimeout(this.#expiry);
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
     if (unsubscribe) callQuietly(unsubscribe);
@@ -275,7 +320,11 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     try {
       env.heartbeat.delete(output);
       if (why) this.#reason = why;
-      if (this.#reason === 'shutdown' && !hasClientLeft(this.#sink)) this.#writeFinalEvent();
+      if (!hasClientLeft(this.#sink)) {
+        if (this.#reason === 'shutdown') this.#writeFinalEvent();
+        else if (this.#reason === 'end') this.#writeEndEvent();
+        else if (this.#reason === 'expired') this.#writeExpiryHint();
+      }
       output.close();
       this.#sink.close();
       env.metrics.closed(req, this.#reason);

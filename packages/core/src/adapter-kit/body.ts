@@ -1,0 +1,159 @@
+import { describeValue } from '../util/validate.js';
+
+/** How a stream wants the request body: parsed JSON, UTF-8 text, or the bytes as they came. */
+export type BodyType = 'json' | 'text' | 'bytes';
+
+/**
+ * Where an adapter reads a request body from:
+ * - `{ parsed }`: what the framework's own body parsing made of it (`request.body` in Fastify,
+ *   `ctx.request.body` after a Koa body parser, `req.body` after `express.json()`);
+ * - an async iterable of chunks: a Node `IncomingMessage`, or a Web `ReadableStream`;
+ * - a function resolving the bytes, given the size limit, and rejecting with a
+ *   {@link SseBodyError} past it (`nodeBodySource` for Node; uWS, whose body arrives while the
+ *   handler runs).
+ */
+export type BodySource =
+  | { readonly parsed: unknown }
+  | AsyncIterable<Uint8Array | string>
+  | ((maxBytes: number) => Promise<Uint8Array>);
+
+/** Why a body was refused: `413` past the size limit, `400` when it is malformed or cut short. */
+export class SseBodyError extends Error {
+  override readonly name = 'SseBodyError';
+  readonly status: 400 | 413;
+  constructor(status: 400 | 413, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+/** The request body of a view: read at most once, whichever form is asked for first. */
+export interface SseRequestBody {
+  /** The body's bytes; a `SseBodyError` (413) past `maxBytes` (default 1 MiB). */
+  bytes(maxBytes?: number): Promise<Uint8Array>;
+  /** The body as UTF-8 text (a `SseBodyError` 400 when it is not valid UTF-8). */
+  text(maxBytes?: number): Promise<string>;
+  /** The body parsed as JSON (a `SseBodyError` 400 when it is empty or not JSON). */
+  json(maxBytes?: number): Promise<unknown>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/**
+ * The body reader of a request view: reads `source` once and keeps what it read. A declared
+ * `Content-Length` past the limit is refused before a byte is read.
+ */
+export function createRequestBody(
+  source: BodySource,
+  contentLength?: string | null,
+): SseRequestBody {
+  let read: Promise<Uint8Array> | undefined;
+  const parsed = typeof source === 'object' && source !== null && 'parsed' in source;
+  const declared = contentLength == null ? undefined : Number(contentLength);
+
+  function bytes(maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<Uint8Array> {
+    if (parsed) return Promise.resolve(bytesOfParsed((source as { parsed: unknown }).parsed));
+    if (declared !== undefined && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
+    read ??= readAll(source as Exclude<BodySource, { parsed: unknown }>, maxBytes);
+    return read;
+  }
+  async function text(maxBytes?: number): Promise<string> {
+    if (parsed) {
+      const value = (source as { parsed: unknown }).parsed;
+      if (typeof value === 'string') return value;
+      if (!(value instanceof Uint8Array)) return JSON.stringify(value) ?? '';
+    }
+    try {
+      return decoder.decode(await bytes(maxBytes));
+    } catch (error) {
+      if (error instanceof SseBodyError) throw error;
+      throw new SseBodyError(400, 'The request body is not valid UTF-8 text.', { cause: error });
+    }
+  }
+  async function json(maxBytes?: number): Promise<unknown> {
+    if (parsed) {
+      const value = (source as { parsed: unknown }).parsed;
+      if (typeof value !== 'string' && !(value instanceof Uint8Array)) return value;
+    }
+    const body = await text(maxBytes);
+    if (body.trim() === '')
+      throw new SseBodyError(400, 'The request body is empty; JSON was expected.');
+    try {
+      return JSON.parse(body);
+    } catch (error) {
+      throw new SseBodyError(400, 'The request body is not valid JSON.', { cause: error });
+    }
+  }
+  return { bytes, text, json };
+}
+
+/** Reads a body in the form `type` asks for. */
+export function readBodyAs(
+  body: SseRequestBody,
+  type: BodyType,
+  maxBytes: number,
+): Promise<unknown> {
+  if (type === 'json') return body.json(maxBytes);
+  if (type === 'text') return body.text(maxBytes);
+  return body.bytes(maxBytes);
+}
+
+function bytesOfParsed(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return encoder.encode(value);
+  return encoder.encode(JSON.stringify(value) ?? '');
+}
+
+async function readAll(
+  source: AsyncIterable<Uint8Array | string> | ((maxBytes: number) => Promise<Uint8Array>),
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (typeof source === 'function') {
+    let whole: Uint8Array;
+    try {
+      whole = await source(maxBytes);
+    } catch (error) {
+      if (error instanceof SseBodyError) throw error;
+      throw new SseBodyError(400, 'The request body could not be read to its end.', {
+        cause: error,
+      });
+    }
+    if (whole.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return whole;
+  }
+  if (typeof source !== 'object' || source === null || !(Symbol.asyncIterator in source)) {
+    throw new TypeError(
+      `a body source must be { parsed }, an async iterable or a function, received ${describeValue(source)}`,
+    );
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      const part = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+      size += part.byteLength;
+      // Stops reading at once (the stream is cancelled): the rest is never buffered.
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(part);
+    }
+  } catch (error) {
+    if (error instanceof SseBodyError) throw error;
+    throw new SseBodyError(400, 'The request body could not be read to its end.', { cause: error });
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return whole;
+}
+
+/** The error of a body past `maxBytes`: a 413. */
+export function tooLarge(maxBytes: number): SseBodyError {
+  return new SseBodyError(413, `The request body is larger than ${maxBytes} bytes.`);
+}
