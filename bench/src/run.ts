@@ -22,6 +22,7 @@ import {
   QUICK,
   type ScenarioGroup,
 } from './plan.js';
+import { postStreamBench } from './post-streams.js';
 import { PINNING } from './proc.js';
 import type { Adapter, ServerConfig, Variant } from './protocol.js';
 import { BENCH_APPENDFSYNC } from './redis.js';
@@ -456,6 +457,14 @@ function payloadLabel(bytes: number): string {
 async function main() {
   if (process.argv.includes('--render')) {
     for (const file of await writeReports(await loadLatest())) log(`rewrote ${file}`);
+    return;
+  }
+  if (process.argv.includes('--post-streams')) {
+    const correct = await postStreamBench(process.argv.includes('--quick'), log);
+    if (!correct) {
+      console.error('FAILED: the resumed stream lost, duplicated or reordered events');
+      process.exit(1);
+    }
     return;
   }
   const args = parseArgs(process.argv.slice(2));

@@ -1,15 +1,17 @@
 import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
+  createPostStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
+  heartbeatFromEnv,
   MAX_PUBLISH_BYTES,
   processMetrics,
   publishRequest,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
-import sse from '@sse-middleware/fastify';
+import sse, { sseReply } from '@sse-middleware/fastify';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 
 export interface AppOptions extends FastifyServerOptions {
@@ -25,6 +27,7 @@ export async function buildApp({
 }: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions);
   const channel = createExampleChannel(env);
+  const posts = createPostStreams(env);
 
   // Registered on the root instance, each applies to every route and to URLs no route answers.
   // The first registration that matches a request serves it: /score?stream=true is the score.
@@ -39,6 +42,9 @@ export async function buildApp({
   await app.register(sse, { name: 'events', ...eventsStreamOptions(channel, env) });
   // Quickstart 1: GET <route>?stream=true streams that route's body once a second (10 streams at most).
   await app.register(sse, { name: 'polling' });
+  // reply.sseStream(): routes that answer with a stream; each route's `sseStream` option has its own.
+  // On the root instance, so every route below sees it; app.close() ends its streams.
+  await app.register(sseReply, { heartbeat: heartbeatFromEnv(env) });
 
   app.get('/', async (request) =>
     echoRequest(request.method, request.url, Object.entries(request.headers)),
@@ -49,8 +55,45 @@ export async function buildApp({
       score: app.sseStreams.stats('score'),
       events: app.sseStreams.stats('events'),
       channel: channel.stats(),
+      generations: posts.generations(),
     }),
   );
+  await app.register(async (streams) => {
+    // These routes read (and refuse) their bodies themselves, OpenAI-style, or need none (stop):
+    // Fastify leaves every body unread.
+    streams.removeAllContentTypeParsers();
+    streams.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    // POST /v1/chat/completions: the OpenAI Chat Completions API with the `echo` model.
+    streams.post(
+      '/v1/chat/completions',
+      {
+        sseStream: {
+          name: 'completions',
+          ...posts.completions,
+        },
+      },
+      (_request, reply) => reply.sseStream(),
+    );
+    // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
+    streams.post(
+      '/chat',
+      {
+        sseStream: { name: 'chat', ...posts.chatStart },
+      },
+      (_request, reply) => reply.sseStream(),
+    );
+    streams.get(
+      '/chat/:id/stream',
+      { sseStream: { name: 'chat-resume', ...posts.chatResume } },
+      (_request, reply) => reply.sseStream(),
+    );
+    // POST /chat/:id/stop stops a generation, wherever it runs.
+    streams.post('/chat/:id/stop', async (request, reply) => {
+      const path = new URL(request.url, 'http://localhost').pathname;
+      const { status, body } = await posts.stop(path);
+      return reply.code(status).type('application/json').send(JSON.stringify(body));
+    });
+  });
   await app.register(async (publishing) => {
     // The kit reads the body itself (text, or JSON it validates): keep every body as a string.
     publishing.removeAllContentTypeParsers();

@@ -1,6 +1,7 @@
 import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
+  createPostStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
@@ -9,9 +10,10 @@ import {
   publishRequest,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
-import { sse } from '@sse-middleware/hono';
+import { sse, sseRoute } from '@sse-middleware/hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export interface AppOptions {
   scoreboard?: Scoreboard;
@@ -34,6 +36,22 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   const polling = sse({ app });
   app.use(score, events, polling);
 
+  const posts = createPostStreams(env);
+  // POST /v1/chat/completions: the OpenAI Chat Completions API with the `echo` model.
+  const completions = sseRoute(posts.completions);
+  // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
+  const chatStart = sseRoute(posts.chatStart);
+  const chatResume = sseRoute(posts.chatResume);
+  app.post('/v1/chat/completions', completions);
+  app.post('/chat', chatStart);
+  app.get('/chat/:id/stream', chatResume);
+  app.post('/chat/:id/stop', async (c) => {
+    const { status, body } = await posts.stop(c.req.path);
+    return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
+      'Content-Type': 'application/json',
+    });
+  });
+
   // The app's routes without streaming: what a user already has.
   app.get('/', (c) => c.json(echoRequest(c.req.method, c.req.url, c.req.raw.headers)));
   app.get('/app/metrics', (c) =>
@@ -43,6 +61,7 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
         score: score.engine.stats(),
         events: events.engine.stats(),
         channel: channel.stats(),
+        generations: posts.generations(),
       }),
     ),
   );
@@ -66,7 +85,11 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   return Object.assign(app, {
     /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
     closeStreams: async () => {
-      await Promise.all([score, events, polling].map((layer) => layer.close({ timeout: 2000 })));
+      await Promise.all(
+        [score, events, polling, completions, chatStart, chatResume].map((layer) =>
+          layer.close({ timeout: 2000 }),
+        ),
+      );
     },
   });
 }

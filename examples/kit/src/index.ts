@@ -1,3 +1,12 @@
+export {
+  CHAT_TTL_MS,
+  chatIdOf,
+  chatResumeOptions,
+  chatStartOptions,
+  createExampleChats,
+  EXAMPLE_CHAT_PREFIX,
+  stopChat,
+} from './chats.js';
 export { echoRequest, type RequestEcho } from './echo.js';
 export {
   type BodyRead,
@@ -11,6 +20,22 @@ export {
   publishRequest,
   readBody,
 } from './events.js';
+export {
+  createGenerationCounter,
+  echoDelayFromEnv,
+  echoWords,
+  type GenerationCounter,
+  type Generations,
+} from './generations.js';
 export { listenAddress, onShutdown } from './listen.js';
 export { type ProcessMetrics, processMetrics } from './metrics.js';
+export {
+  type CompletionRequest,
+  chatCompletionsOptions,
+  ECHO_MODEL,
+  MAX_COMPLETION_BODY_BYTES,
+  openAiError,
+  parseCompletionRequest,
+} from './openai.js';
+export { createPostStreams, type PostStreams } from './post-streams.js';
 export { createScoreboard, type Scoreboard } from './scoreboard.js';

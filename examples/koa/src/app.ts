@@ -1,6 +1,7 @@
 import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
+  createPostStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
@@ -9,7 +10,7 @@ import {
   readBody,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
-import { sse } from '@sse-middleware/koa';
+import { sse, sseRoute } from '@sse-middleware/koa';
 import Koa from 'koa';
 
 export interface AppOptions {
@@ -32,9 +33,27 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   // Quickstart 1: GET <route>?stream=true streams that route's body once a second (10 streams at most).
   const polling = sse();
 
+  const posts = createPostStreams(env);
+  // POST /v1/chat/completions: the OpenAI Chat Completions API with the `echo` model.
+  const completions = sseRoute(posts.completions);
+  // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
+  const chatStart = sseRoute(posts.chatStart);
+  const chatResume = sseRoute(posts.chatResume);
+
   /** The app's routes without streaming: what a user already has. */
-  const routes: Koa.Middleware = async (ctx) => {
-    if (ctx.path === '/publish') {
+  const routes: Koa.Middleware = async (ctx, next) => {
+    if (ctx.path === '/v1/chat/completions' && ctx.method === 'POST') {
+      await completions(ctx, next);
+    } else if (ctx.path === '/chat' && ctx.method === 'POST') {
+      await chatStart(ctx, next);
+    } else if (/^\/chat\/[^/]+\/stream$/.test(ctx.path) && ctx.method === 'GET') {
+      await chatResume(ctx, next);
+    } else if (/^\/chat\/[^/]+\/stop$/.test(ctx.path) && ctx.method === 'POST') {
+      const { status, body } = await posts.stop(ctx.path);
+      ctx.status = status;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify(body);
+    } else if (ctx.path === '/publish') {
       if (ctx.method !== 'POST') {
         ctx.status = 405;
         ctx.body = { error: 'use POST' };
@@ -62,6 +81,7 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
         score: score.engine.stats(),
         events: events.engine.stats(),
         channel: channel.stats(),
+        generations: posts.generations(),
       });
     } else {
       ctx.status = 404;
@@ -76,7 +96,11 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   return Object.assign(app, {
     /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
     closeStreams: async () => {
-      await Promise.all([score, events, polling].map((layer) => layer.close({ timeout: 2000 })));
+      await Promise.all(
+        [score, events, polling, completions, chatStart, chatResume].map((layer) =>
+          layer.close({ timeout: 2000 }),
+        ),
+      );
     },
   });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
+  createPostStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
@@ -10,7 +11,7 @@ import {
   readBody,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
-import { sseMiddleware } from '@sse-middleware/node-http';
+import { sseMiddleware, sseRoute } from '@sse-middleware/node-http';
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
   if (res.destroyed) return;
@@ -26,6 +27,13 @@ export interface AppOptions {
 /** The example app as a node:http request listener; `main.ts` only listens. */
 export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
   const channel = createExampleChannel(env);
+  const posts = createPostStreams(env);
+
+  // POST /v1/chat/completions: the OpenAI Chat Completions API with the `echo` model.
+  const completions = sseRoute(posts.completions);
+  // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
+  const chatStart = sseRoute(posts.chatStart);
+  const chatResume = sseRoute(posts.chatResume);
 
   /** The app without streaming: what a user already has. */
   async function handler(req: IncomingMessage, res: ServerResponse) {
@@ -38,6 +46,13 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
           ? await publishRequest(channel, read.text, req.headers['content-type'])
           : read.answer;
       return answer && sendJson(res, answer.status, answer.body);
+    }
+    if (path === '/v1/chat/completions' && req.method === 'POST') return completions(req, res);
+    if (path === '/chat' && req.method === 'POST') return chatStart(req, res);
+    if (/^\/chat\/[^/]+\/stream$/.test(path) && req.method === 'GET') return chatResume(req, res);
+    if (/^\/chat\/[^/]+\/stop$/.test(path) && req.method === 'POST') {
+      const { status, body } = await posts.stop(path);
+      return sendJson(res, status, body);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendJson(res, 405, { error: 'method not allowed' });
@@ -56,6 +71,7 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
           score: withScore.engine.stats(),
           events: withEvents.engine.stats(),
           channel: channel.stats(),
+          generations: posts.generations(),
         }),
       );
     }
@@ -76,7 +92,9 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
     closeStreams: async () => {
       await Promise.all(
-        [withEvents, withScore, withStreams].map((layer) => layer.close({ timeout: 2000 })),
+        [withEvents, withScore, withStreams, completions, chatStart, chatResume].map((layer) =>
+          layer.close({ timeout: 2000 }),
+        ),
       );
     },
   });

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { requestTarget, uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
+  createPostStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
@@ -11,7 +12,7 @@ import {
   publishRequest,
   type Scoreboard,
 } from '@sse-middleware/example-kit';
-import { guardFraming, sse, type UwsRequestCopy } from '@sse-middleware/uws';
+import { guardFraming, sse, sseRoute, type UwsRequestCopy } from '@sse-middleware/uws';
 
 interface Reply {
   status: number;
@@ -48,6 +49,7 @@ export interface AppOptions {
 /** The example app; `main.ts` only listens. */
 export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
   const channel = createExampleChannel(env);
+  const posts = createPostStreams(env);
 
   /** The app without streaming, as a plain function: the uWS routes answer with it, and so do streams. */
   function route(method: string, url: string, headers: Readonly<Record<string, string>>): Reply {
@@ -65,6 +67,7 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
         score: scores.engine.stats(),
         events: events.engine.stats(),
         channel: channel.stats(),
+        generations: posts.generations(),
       };
       return { status: 200, body: processMetrics(sse) };
     }
@@ -104,6 +107,11 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   });
   // Push: GET /events streams the channel that POST /publish publishes to.
   const events = sse(eventsStreamOptions(channel, env));
+  // POST /v1/chat/completions: the OpenAI Chat Completions API with the `echo` model.
+  const completions = sseRoute(posts.completions);
+  // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
+  const chatStart = sseRoute(posts.chatStart);
+  const chatResume = sseRoute(posts.chatResume);
 
   const app = uWS
     .App()
@@ -112,6 +120,33 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     .get('/score', scores)
     .get('/events', events)
     .get('/*', streams)
+    // Streaming routes: each streams every request it gets (a parameter pattern, like a static
+    // one, goes before `/*`). They refuse ambiguous framing themselves.
+    .post('/v1/chat/completions', completions)
+    .post('/chat', chatStart)
+    .get('/chat/:id/stream', chatResume)
+    .post(
+      '/chat/:id/stop',
+      guardFraming((res, req) => {
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        // The request is only valid while this handler runs: copy the path before any await.
+        const path = req.getUrl();
+        void posts.stop(path).then(
+          (reply) => {
+            if (!aborted) res.cork(() => send(res, reply));
+          },
+          (error: unknown) => {
+            console.error('[uws example] stop failed:', error);
+            if (!aborted) {
+              res.cork(() => send(res, { status: 500, body: { error: 'internal server error' } }));
+            }
+          },
+        );
+      }),
+    )
     // uWS runs one handler per request, with nothing in front: every route refuses ambiguous
     // framing (two Content-Lengths, a Transfer-Encoding other than chunked) before it reads
     // anything, as the sse() handlers above do, so no request hidden in a body ever runs.
@@ -151,7 +186,9 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     /** Ends every stream gracefully (a final event and a retry hint), before the app closes. */
     closeStreams: async () => {
       await Promise.all(
-        [events, scores, streams].map((handler) => handler.close({ timeout: 2000 })),
+        [events, scores, streams, completions, chatStart, chatResume].map((handler) =>
+          handler.close({ timeout: 2000 }),
+        ),
       );
     },
   };

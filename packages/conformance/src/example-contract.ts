@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { framingContractTests } from './example-framing.js';
 import { hostileClientTests, MEMORY_ID, spawnExampleMain } from './example-hostile.js';
+import { postStreamContractTests } from './example-post-streams.js';
 import type { ConformanceServer } from './harness.js';
 import { afterHeadComment, fetchRaw, openStream, type RawStream } from './http-client.js';
 
@@ -192,6 +193,7 @@ export function describeExampleContract(example: ExampleHarness): void {
 
     describe('request smuggling and pipelining', () =>
       framingContractTests({ serve, postPublish }));
+    describe('POST, per-request and resumable streams', () => postStreamContractTests(serve));
 
     describe('hostile clients and restarts', () =>
       hostileClientTests({

@@ -23,6 +23,13 @@ export interface ConformanceHarness {
   /** The adapter's name as shown in test titles, e.g. `node-http`. */
   readonly name: string;
   start(options: SseOptions, fixture?: FixtureOptions): Promise<ConformanceServer>;
+  /**
+   * Starts a server whose route `/route` (every method) is answered by the adapter's route-level
+   * form, built from `options` in that framework's idiom (`sseRoute()`, Fastify's `reply.sse()`);
+   * every other path is a 404. With `frameworkBody`, the framework's own body parser runs first
+   * (capability `frameworkBody`).
+   */
+  startRoute(options: SseOptions, fixture?: RouteFixtureOptions): Promise<ConformanceServer>;
   /** What this server cannot do. Every missing capability names its reason; nothing is skipped silently. */
   readonly capabilities?: Capabilities;
 }
@@ -48,6 +55,11 @@ export interface FixtureOptions {
   secondMiddleware?: SseOptions;
 }
 
+export interface RouteFixtureOptions {
+  /** Parse JSON bodies with the framework's own parser before the route runs. */
+  frameworkBody?: boolean;
+}
+
 /** A capability is `true`, or the reason why this server cannot do it. */
 export interface Capabilities {
   corsPlugin?: true | string;
@@ -58,6 +70,8 @@ export interface Capabilities {
   pollHeaders?: true | string;
   /** `start()` honours {@link FixtureOptions.secondMiddleware}. */
   secondMiddleware?: true | string;
+  /** `startRoute()` honours {@link RouteFixtureOptions.frameworkBody}. */
+  frameworkBody?: true | string;
 }
 
 export const CORS_ORIGIN = 'https://app.example';

@@ -64,7 +64,7 @@ export interface RawStream {
 /** Opens a request and resolves when the status line and headers have arrived. */
 export function openStream(
   url: string,
-  init: { method?: string; headers?: Record<string, string> } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<RawStream> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -170,7 +170,7 @@ export function openStream(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(init.body);
   });
 }
 

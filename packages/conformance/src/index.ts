@@ -12,6 +12,7 @@ import { lenientClientTests } from './suite/lenient-clients.js';
 import { lifecycleTests } from './suite/lifecycle.js';
 import { limitTests } from './suite/limits.js';
 import { matchingTests } from './suite/matching.js';
+import { postStreamTests } from './suite/post-streams.js';
 import { pushTests } from './suite/push.js';
 import { shutdownTests } from './suite/shutdown.js';
 import { sourceTests } from './suite/sources.js';
@@ -45,6 +46,7 @@ export {
   innerResponse,
   innerSlowResponse,
   MULTIBYTE_TEXT,
+  type RouteFixtureOptions,
   UpstreamFailure,
 } from './harness.js';
 export {
@@ -84,5 +86,6 @@ export function describeConformance(harness: ConformanceHarness): void {
     describe('push: channels, replay, heartbeats, slow consumers, limits', () =>
       pushTests(harness));
     describe('framing and pipelining', () => framingTests(harness));
+    describe('POST, per-request, finite and resumable streams', () => postStreamTests(harness));
   });
 }

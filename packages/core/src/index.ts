@@ -108,6 +108,7 @@ export {
   DEFAULT_MAX_QUEUED_BYTES,
   defaultErrorEvent,
   type SseOptions,
+  type SseRouteOptions,
 } from './engine/options.js';
 export type { SlowConsumerPolicy } from './engine/output.js';
 export {

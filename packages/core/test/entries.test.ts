@@ -108,6 +108,7 @@ const ENTRIES = {
       'SseOptions',
       'SseRequest',
       'SseRequestBody',
+      'SseRouteOptions',
       'StartedStream',
       'StoredEvent',
       'StreamContext',

@@ -177,18 +177,37 @@ describe('POST streams through the engine', () => {
 
   it('answer JSON instead of a stream when options.answer says so, chosen by a body field', async () => {
     const engine = createSseEngine({
-      body: { type: 'json', refuse: (error) => ({ status: error.status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: { message: error.message, type: 'invalid_request_error' } }) }) },
+      body: {
+        type: 'json',
+        refuse: (error) => ({
+          status: error.status,
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            error: { message: error.message, type: 'invalid_request_error' },
+          }),
+        }),
+      },
       answer: async (_req, ctx) => {
         const body = ctx.body as { stream?: boolean; message?: unknown };
-        if (typeof body.message !== 'string') return { status: 400, body: 'message must be a string' };
-        return body.stream ? undefined : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: body.message }) };
+        if (typeof body.message !== 'string')
+          return { status: 400, body: 'message must be a string' };
+        return body.stream
+          ? undefined
+          : {
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ text: body.message }),
+            };
       },
       source: (_req, ctx) => words((ctx.body as { message: string }).message),
       heartbeat: 0,
     });
     const json = new MemorySink();
     await engine.serve(post('{"message":"a b"}'), json);
-    expect([json.status, json.headers?.['Content-Length'], json.text]).toEqual([200, '14', '{"text":"a b"}']);
+    expect([json.status, json.headers?.['Content-Length'], json.text]).toEqual([
+      200,
+      '14',
+      '{"text":"a b"}',
+    ]);
     const streamed = new MemorySink();
     await engine.serve(post('{"message":"a b","stream":true}'), streamed);
     expect(streamed.text).toBe('data: a\n\ndata: b\n\n');
@@ -222,6 +241,9 @@ describe('POST streams through the engine', () => {
     });
     expect(sink.text).toBe('data: x\n\ndata: y\n\nevent: end\ndata: \n\n');
     expect(() => engine.serve(post(undefined), new MemorySink())).toThrow(/needs init.source/);
+    expect(thrown(() => createSseEngine({ requestMatcher: uriMatch('/x') }, { route: true })).message).toBe(
+      "options.requestMatcher must be absent for a route: it streams every request it is given (the matching middleware takes a matcher), received a function",
+    );
   });
 
   it('send no end event when the client left or the source failed', async () => {
@@ -341,6 +363,11 @@ describe('resumable streams', () => {
     expect(await started.done).toBe('completed');
     expect((await chats.resume('c1', '4')).status).toBe(204);
     expect((await chats.resume('nope')).status).toBe(404);
+    // An id from the future is not this stream's: the whole stream, not silence.
+    const future = await chats.resume('c1', '999');
+    expect(await streamOf(future.source, '999')).toBe(
+      'id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\nid: 4\ndata: d\n\n',
+    );
     await expect(chats.start('c1', () => [])).rejects.toBeInstanceOf(SseStreamExistsError);
   });
 
@@ -388,6 +415,18 @@ describe('resumable streams', () => {
     expect(await expiring.done).toBe('expired');
     await sleep(20);
     expect((await chats2.resume('c5')).status).toBe(404);
+  });
+
+  it('stop a producer past maxBytes of data', async () => {
+    const chats = createResumableStreams({ maxBytes: 10 });
+    const { done } = await chats.start('big', function* () {
+      yield 'x'.repeat(6);
+      yield 'y'.repeat(6);
+      yield 'never';
+    });
+    expect(await done).toBe('too-large');
+    const answer = await chats.resume('big');
+    expect(await streamOf(answer.source)).toBe('id: 1\ndata: xxxxxx\n\n');
   });
 
   it('record a failing producer as failed, and refuse bad ids and chunks', async () => {

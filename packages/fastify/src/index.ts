@@ -5,12 +5,14 @@ import {
   invalid,
   refusePipelined,
 } from '@sse-middleware/core/adapter';
+import { nodeBodySource } from '@sse-middleware/core/node';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { hijackForStream } from './hijack.js';
 import { endPollWithStream, injectRoute, streamSignalOf } from './poll.js';
 import { trackStreams } from './streams.js';
 
+export { type FastifySseReplyOptions, sseReply } from './reply.js';
 export type { SseStreams } from './streams.js';
 
 /**
@@ -60,6 +62,7 @@ const plugin: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) =
       url: request.url,
       headers: request.headers,
       raw: request,
+      body: nodeBodySource(request.raw),
     });
     const matched = engine.match(view);
     if (!matched) return done();

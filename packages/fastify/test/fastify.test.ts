@@ -10,7 +10,7 @@ import {
 import { type Chunk, type StreamContext, uriMatch, wrapDelay } from '@sse-middleware/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import sseDefault, { type FastifySseOptions, sse, sseMiddleware } from '../src/index.js';
+import sseDefault, { type FastifySseOptions, sse, sseMiddleware, sseReply } from '../src/index.js';
 import { innerApp, listen } from './fixture.js';
 
 const SSE_CONTENT_TYPE = 'text/event-stream;charset=UTF-8';
@@ -370,5 +370,60 @@ describe('HTTP/2', () => {
     req.close();
     const echo = JSON.parse(text.slice('data: '.length).trim()) as EchoBody & { pseudo: string[] };
     expect(echo).toMatchObject({ method: 'GET', pseudo: [] });
+  });
+});
+
+describe('reply.sseStream() and the sseStream route option', () => {
+  it('gives each route its own options, named in sseStreams, on top of the plugin defaults', async () => {
+    const server = await serve(async (app) => {
+      await app.register(sseReply, { heartbeat: 0, endEvent: { data: 'default end' } });
+      app.post<{ Body: { words: string[] } }>(
+        '/own',
+        { sseStream: { name: 'own', endEvent: { data: '[DONE]' } } },
+        (request, reply) =>
+          reply.sseStream({ source: request.body.words.map((data) => ({ data })) }),
+      );
+      app.post('/plain', { sseStream: true }, (_request, reply) =>
+        reply.sseStream({ source: [{ data: 'x' }] }),
+      );
+      app.get('/stats', async () => app.sseStreams.stats('own'));
+      // A named GET: Fastify adds its HEAD route with the same options, and the same engine.
+      app.get('/named', { sseStream: { name: 'named' } }, (_request, reply) =>
+        reply.sseStream({ source: [{ data: 'n' }] }),
+      );
+    });
+    const own = await fetch(`${server.url}/own`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ words: ['a', 'b'] }),
+    });
+    expect(await own.text()).toBe('data: a\n\ndata: b\n\ndata: [DONE]\n\n');
+    const plain = await fetch(`${server.url}/plain`, { method: 'POST' });
+    expect(await plain.text()).toBe('data: x\n\ndata: default end\n\n');
+    const stats = await (await fetch(`${server.url}/stats`)).json();
+    expect(stats).toMatchObject({ opened: 1, closed: 1 });
+  });
+
+  it('refuses a bad route option when the route is declared, naming it', async () => {
+    const app = Fastify();
+    onTestFinished(() => app.close());
+    await app.register(sseReply);
+    expect(() =>
+      app.post('/bad', { sseStream: { maxStreamDuration: -1 } }, (_request, reply) =>
+        reply.sseStream(),
+      ),
+    ).toThrow(/options\.maxStreamDuration/);
+  });
+
+  it('ends its streams gracefully on app.close()', async () => {
+    const app = Fastify({ forceCloseConnections: true });
+    await app.register(sseReply, { heartbeat: 0 });
+    app.get('/hang', (_request, reply) => reply.sseStream({ source: hang }));
+    const server = await listen(app);
+    const stream = await openStream(`${server.url}/hang`);
+    const closing = app.close();
+    await stream.ended;
+    await closing;
+    expect(stream.text).toContain('event: shutdown');
   });
 });

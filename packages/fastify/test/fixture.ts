@@ -10,7 +10,7 @@ import {
 import type { SseOptions } from '@sse-middleware/core';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
-import { sse } from '../src/index.js';
+import { sse, sseReply } from '../src/index.js';
 
 /**
  * The conformance suite's inner app, as one Fastify route. HEAD comes from Fastify's automatic HEAD
@@ -65,6 +65,18 @@ export const harness: ConformanceHarness = {
     await app.register(sse, options);
     if (fixture.secondMiddleware) await app.register(sse, fixture.secondMiddleware);
     await app.register(innerApp);
+    const server = await listen(app);
+    return { ...server, shutdownStreams: (closeOptions) => app.sseStreams.close(closeOptions) };
+  },
+  async startRoute(options, fixture = {}) {
+    const app = Fastify({ forceCloseConnections: true });
+    if (!fixture.frameworkBody) {
+      // No parsing by Fastify: the body stays on the raw request for reply.sseStream() to read.
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    }
+    await app.register(sseReply, options);
+    app.all('/route', (_request, reply) => reply.sseStream());
     const server = await listen(app);
     return { ...server, shutdownStreams: (closeOptions) => app.sseStreams.close(closeOptions) };
   },

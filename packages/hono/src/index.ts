@@ -1,4 +1,4 @@
-import type { SseOptions, SseRequest } from '@sse-middleware/core';
+import type { SseOptions, SseRequest, StreamInit } from '@sse-middleware/core';
 import {
   attachHandle,
   createRequestView,
@@ -8,11 +8,14 @@ import {
   type SseHandler,
 } from '@sse-middleware/core/adapter';
 import type { Context, MiddlewareHandler } from 'hono';
+import { bodyOf } from './body.js';
 import { nodeOutgoingOf, refusePipelinedOnNode, streamToNode } from './node-server.js';
 import { type FetchApp, pollApp } from './poll.js';
+import { answerResponse } from './route.js';
 import { streamResponse } from './web-stream.js';
 
 export type { FetchApp } from './poll.js';
+export { type HonoSseRouteOptions, type SseRoute, sseRoute } from './route.js';
 
 /**
  * The options of {@link sse}: the core's {@link SseOptions}, plus the app that the default chunk
@@ -87,9 +90,17 @@ export function sse(options: HonoSseOptions): SseMiddleware {
     if (pipelined) return pipelined;
     const matched = engine.match(requestView(c));
     if (!matched) return next();
+    // The head must be known when the response is returned: the body is read, and the
+    // application's answer asked for, first.
+    let init: StreamInit | undefined;
+    if (engine.prepares) {
+      const preparation = await engine.prepare(matched);
+      if (preparation.answer) return answerResponse(c, preparation.answer);
+      init = preparation.init;
+    }
     const outgoing = nodeOutgoingOf(c);
-    if (outgoing && nodeFastPath) return streamToNode(c, engine, matched, outgoing);
-    return streamResponse(c, engine, matched, outgoing);
+    if (outgoing && nodeFastPath) return streamToNode(c, engine, matched, outgoing, init);
+    return streamResponse(c, engine, matched, outgoing, init);
   };
   return attachHandle(middleware, engine);
 }
@@ -101,6 +112,7 @@ function requestView(c: Context): SseRequest {
     url: c.req.url,
     headers: { get: (name) => c.req.header(name) ?? null },
     raw: c,
+    body: bodyOf(c),
   });
 }
 

@@ -1,4 +1,4 @@
-import type { SseEngine, SseRequest } from '@sse-middleware/core';
+import type { SseEngine, SseRequest, StreamInit } from '@sse-middleware/core';
 import { refusePipelined, type StreamSocketLike } from '@sse-middleware/core/adapter';
 import { createNodeResponseSink, type NodeResponseLike } from '@sse-middleware/core/node';
 import type { Context } from 'hono';
@@ -37,10 +37,11 @@ export function streamToNode(
   engine: SseEngine,
   matched: SseRequest,
   outgoing: NodeOutgoing,
+  init?: StreamInit,
 ): Response {
   copyHeaders(c.res.headers, outgoing);
-  // serve() writes the head before its first await and never rejects.
-  void engine.serve(matched, createNodeResponseSink(outgoing));
+  // serve() writes the head before its first await (given a prepared init) and never rejects.
+  void engine.serve(matched, createNodeResponseSink(outgoing), init);
   return alreadySent(outgoing.statusCode);
 }
 

@@ -1,4 +1,4 @@
-import type { SseEngine, SseRequest } from '@sse-middleware/core';
+import type { SseEngine, SseRequest, StreamInit } from '@sse-middleware/core';
 import { createWebStreamSink, markStreamSocket } from '@sse-middleware/core/adapter';
 import type { Context } from 'hono';
 import type { NodeOutgoing } from './node-server.js';
@@ -13,12 +13,13 @@ export function streamResponse(
   engine: SseEngine,
   matched: SseRequest,
   outgoing: NodeOutgoing | undefined,
+  init?: StreamInit,
 ): Response {
   const { sink, toResponse } = createWebStreamSink(
     outgoing ? closeSignal(outgoing) : c.req.raw.signal,
   );
   // serve() calls sink.head() before its first await, so the status and headers are known here.
-  void engine.serve(matched, sink);
+  void engine.serve(matched, sink, init);
   const response = toResponse();
   if (outgoing && response.status < 300) markUntilClosed(outgoing);
   return c.newResponse(response.body, response);

@@ -8,12 +8,13 @@ import {
   innerResponse,
   innerSlowResponse,
   listening,
+  type RouteFixtureOptions,
   UpstreamFailure,
 } from '@sse-middleware/conformance';
 import { type ErrorHandler, Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { type HonoSseOptions, sse } from '../src/index.js';
+import { type HonoSseOptions, type HonoSseRouteOptions, sse, sseRoute } from '../src/index.js';
 
 /** Marks a request the inner app answered, so that `failingUpstream` only fails streamed ones. */
 type FixtureEnv = { Variables: { answeredByInnerApp: boolean } };
@@ -78,6 +79,21 @@ async function start(options: HonoSseOptions, fixture?: FixtureOptions) {
   return { ...(await listen(app)), shutdownStreams: streams.close };
 }
 
+/** The route-level form on `/route`; with `frameworkBody`, a middleware reads the body with Hono first. */
+async function startRoute(options: HonoSseRouteOptions, fixture: RouteFixtureOptions = {}) {
+  const app = new Hono<FixtureEnv>();
+  app.onError(answerErrors);
+  if (fixture.frameworkBody) {
+    app.use('/route', async (c, next) => {
+      await c.req.json();
+      await next();
+    });
+  }
+  const route = sseRoute(options);
+  app.all('/route', route);
+  return { ...(await listen(app)), shutdownStreams: route.close };
+}
+
 /** Serves `app` with @hono/node-server on 127.0.0.1, port 0. */
 export function listen(app: { fetch: Hono['fetch'] }): Promise<ConformanceServer> {
   return new Promise((resolve) => {
@@ -91,6 +107,7 @@ export function listen(app: { fetch: Hono['fetch'] }): Promise<ConformanceServer
 export const harness: ConformanceHarness = {
   name: 'hono on @hono/node-server',
   start,
+  startRoute: ({ requestMatcher: _, ...options }, fixture) => startRoute(options, fixture),
 };
 
 /** The suite through the `ReadableStream` Response every fetch runtime uses, on @hono/node-server. */
@@ -101,4 +118,6 @@ export const webStreamHarness: ConformanceHarness = {
       'a ReadableStream Response goes out only once the whole middleware chain has returned, so when a middleware in front throws after next() the stream never begins: Hono sends its onError answer instead (hono.test.ts checks that the slot is freed all the same)',
   },
   start: (options, fixture) => start({ ...options, nodeFastPath: false }, fixture),
+  startRoute: ({ requestMatcher: _, ...options }, fixture) =>
+    startRoute({ ...options, nodeFastPath: false }, fixture),
 };

@@ -9,6 +9,7 @@ import {
 } from '@sse-middleware/core/adapter';
 import { createNodeResponseSink } from '@sse-middleware/core/node';
 import type Koa from 'koa';
+import { bodyOf } from './body.js';
 import { ignoreDisconnects } from './disconnect.js';
 import { pollApp } from './poll.js';
 
@@ -24,6 +25,8 @@ import { pollApp } from './poll.js';
  * process.once('SIGTERM', async () => { await streams.close(); server.close(); });
  * ```
  */
+export { type SseRoute, sseRoute } from './route.js';
+
 export type SseMiddleware<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext> = SseHandler<
   Koa.Middleware<StateT, ContextT>
 >;
@@ -62,7 +65,13 @@ export function sse<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext>(
       return;
     }
     const matched = engine.match(
-      createRequestView({ method: ctx.method, url: ctx.url, headers: ctx.headers, raw: ctx }),
+      createRequestView({
+        method: ctx.method,
+        url: ctx.url,
+        headers: ctx.headers,
+        raw: ctx,
+        body: bodyOf(ctx),
+      }),
     );
     if (!matched) return next();
     ctx.respond = false;

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import {
   CORS_ORIGIN,
@@ -10,7 +11,7 @@ import {
   UpstreamFailure,
 } from '@sse-middleware/conformance';
 import Koa from 'koa';
-import { sse } from '../src/index.js';
+import { sse, sseRoute } from '../src/index.js';
 
 /** The conformance suite's inner app, as a Koa middleware at the end of the chain. */
 export const innerApp: Koa.Middleware = async (ctx) => {
@@ -56,5 +57,13 @@ export const harness: ConformanceHarness = {
     if (fixture.secondMiddleware) app.use(sse(fixture.secondMiddleware));
     app.use(innerApp);
     return { ...(await listen(app)), shutdownStreams: streams.close };
+  },
+  async startRoute(options, fixture = {}) {
+    const app = new Koa();
+    logUnexpectedErrors(app);
+    if (fixture.frameworkBody) app.use(bodyParser());
+    const route = sseRoute(options);
+    app.use((ctx, next) => (ctx.path === '/route' ? route(ctx, next) : next()));
+    return { ...(await listen(app)), shutdownStreams: route.close };
   },
 };

@@ -10,7 +10,7 @@ import {
   refusePipelined,
   type SseHandler,
 } from '@sse-middleware/core/adapter';
-import { createNodeResponseSink } from '@sse-middleware/core/node';
+import { createNodeResponseSink, nodeBodySource } from '@sse-middleware/core/node';
 import { passOn } from './pass-on.js';
 import { injectInto } from './poll.js';
 
@@ -68,6 +68,7 @@ export function sse<Req extends NodeRequest = NodeRequest, Res extends NodeRespo
       url: req.url ?? '/',
       headers: req.headers,
       raw: req,
+      body: nodeBodySource(req),
     });
     // A poll of an SSE middleware wrapping this one (they nest) is never streamed.
     const matched = isPoll(req) ? undefined : engine.match(view);
@@ -79,6 +80,8 @@ export function sse<Req extends NodeRequest = NodeRequest, Res extends NodeRespo
   };
   return attachHandle(listener, engine);
 }
+
+export { type NodeSseRoute, sseRoute } from './route.js';
 
 /** The earlier name of {@link sse}, kept as an alias. */
 export const sseMiddleware = sse;

@@ -10,8 +10,9 @@ import {
   listenNode,
 } from '@sse-middleware/conformance';
 import type { SseOptions } from '@sse-middleware/core';
+import bodyParser from 'body-parser';
 import cors from 'cors';
-import { sse } from '../src/index.js';
+import { sse, sseRoute } from '../src/index.js';
 
 /** The conformance suite's inner app, as a plain node:http listener. */
 export const innerApp: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
@@ -46,5 +47,25 @@ export const harness: ConformanceHarness = {
       fixture.cors ? (req, res) => allowOrigin(req, res, () => streams(req, res)) : streams,
     );
     return { ...server, shutdownStreams: streams.close };
+  },
+  async startRoute(options, fixture = {}) {
+    const route = sseRoute(options);
+    // Express's own JSON parser (body-parser), which sets req.body as express.json() does.
+    const parseJson = bodyParser.json();
+    const server = await listen((req, res) => {
+      if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/route') {
+        res.writeHead(404).end();
+        return;
+      }
+      if (!fixture.frameworkBody) {
+        route(req, res);
+        return;
+      }
+      parseJson(req, res, (error?: unknown) => {
+        if (error) res.writeHead(400).end();
+        else route(req, res);
+      });
+    });
+    return { ...server, shutdownStreams: route.close };
   },
 };

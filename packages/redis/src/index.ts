@@ -1,3 +1,5 @@
 export { RedisUnavailableError } from './errors.js';
 export type { RedisStoreOptions, TrimOptions, WhileDown } from './options.js';
+export { createRedisResumableStore, type RedisResumableStore } from './resumable.js';
+export type { RedisResumableStoreOptions } from './resumable-options.js';
 export { createRedisStore, type RedisStore } from './store.js';

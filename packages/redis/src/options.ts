@@ -120,7 +120,11 @@ export function resolveOptions(options: RedisStoreOptions): Settings {
   };
 }
 
-function resolveConnection(where: string, options: RedisStoreOptions): Settings['connection'] {
+/** The `url` or `client` option, checked: exactly one of them. */
+export function resolveConnection(
+  where: string,
+  options: Pick<RedisStoreOptions, 'url' | 'client'>,
+): Settings['connection'] {
   const { url, client } = options;
   if ((url === undefined) === (client === undefined)) {
     throw invalid(where, 'an object with either `url` or `client` (not both)', {

@@ -1,12 +1,14 @@
-import type { SseEngine, SseOptions } from '@sse-middleware/core';
+import type { SseEngine, SseOptions, SseRequest } from '@sse-middleware/core';
 import {
   attachHandle,
+  createRequestBody,
   createSseEngine,
   invalid,
   type SseHandler,
 } from '@sse-middleware/core/adapter';
+import { bodyOf } from './body.js';
 import { refuseAmbiguousFraming } from './framing.js';
-import { assertNativeResponse } from './native.js';
+import { nativeResponseCheck } from './native.js';
 import { pollHandler, type UwsPollHandler } from './poll.js';
 import { copyRequest } from './request.js';
 import { UwsResponseSink } from './response-sink.js';
@@ -16,6 +18,7 @@ export { framingProblem, guardFraming, refuseAmbiguousFraming } from './framing.
 export { assertNativeUws, isNativeUws } from './native.js';
 export type { UwsPollHandler } from './poll.js';
 export type { UwsRequestCopy } from './request.js';
+export { sseRoute, type UwsSseRoute } from './route.js';
 export type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
 
 /** The core's {@link SseOptions}, plus the handler the default chunk generator polls. */
@@ -69,13 +72,10 @@ export type UwsSseHandler = SseHandler<(res: UwsHttpResponse, req: UwsHttpReques
  */
 export function sse(options: UwsSseOptions): UwsSseHandler {
   const engine = createEngine(options);
-  let nativeChecked = false;
+  const checkNative = nativeResponseCheck();
 
   const handler = (res: UwsHttpResponse, req: UwsHttpRequest): void => {
-    if (!nativeChecked) {
-      assertNativeResponse(res);
-      nativeChecked = true;
-    }
+    checkNative(res);
     // Before anything else: a request uWS may have framed otherwise than a proxy in front.
     if (refuseAmbiguousFraming(res, req)) return;
     const matched = engine.match(copyRequest(req));
@@ -83,9 +83,21 @@ export function sse(options: UwsSseOptions): UwsSseHandler {
       req.setYield(true);
       return;
     }
-    void engine.serve(matched, new UwsResponseSink(res));
+    const sink = new UwsResponseSink(res);
+    void engine.serve(engine.prepares ? withBody(matched, res, req, sink) : matched, sink);
   };
   return attachHandle(handler, engine);
+}
+
+/** A matched request, with its body (collected now: uWS hands it over only while the handler runs). */
+function withBody(
+  matched: SseRequest,
+  res: UwsHttpResponse,
+  req: UwsHttpRequest,
+  sink: UwsResponseSink,
+): SseRequest {
+  const body = createRequestBody(bodyOf(res, req, sink), req.getHeader('content-length') || null);
+  return { ...matched, body };
 }
 
 function createEngine(options: UwsSseOptions): SseEngine {

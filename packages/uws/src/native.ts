@@ -53,6 +53,19 @@ export function assertNativeResponse(res: { cork: unknown }): void {
   if (!isNativeFunction(res.cork)) throw new Error(fallbackMessage());
 }
 
+/**
+ * A handler's first-request check: {@link assertNativeResponse} on the first response only, then
+ * nothing (the addon does not change under a running app).
+ */
+export function nativeResponseCheck(): (res: { cork: unknown }) => void {
+  let checked = false;
+  return (res) => {
+    if (checked) return;
+    assertNativeResponse(res);
+    checked = true;
+  };
+}
+
 function fallbackMessage(): string {
   const { platform, arch, version, versions, env } = process;
   const binary = `uws_${platform}_${arch}_${versions.modules}.node`;

@@ -1,5 +1,5 @@
 import type { SseRequest } from '@sse-middleware/core';
-import { createRequestView } from '@sse-middleware/core/adapter';
+import { type BodySource, createRequestView } from '@sse-middleware/core/adapter';
 import type { UwsHttpRequest } from './uws.js';
 
 /**
@@ -12,7 +12,7 @@ export interface UwsRequestCopy {
 }
 
 /** Copies method, URL, query and headers out of `req`, synchronously, while `req` is still valid. */
-export function copyRequest(req: UwsHttpRequest): SseRequest {
+export function copyRequest(req: UwsHttpRequest, body?: BodySource): SseRequest {
   const headers: Record<string, string> = Object.create(null);
   req.forEach((key, value) => {
     const previous = headers[key];
@@ -27,5 +27,6 @@ export function copyRequest(req: UwsHttpRequest): SseRequest {
     url: query ? `${path}?${query}` : path,
     headers,
     raw,
+    body,
   });
 }

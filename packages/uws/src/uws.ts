@@ -7,6 +7,8 @@
 /** The members of uWebSockets.js's `HttpResponse` that a stream uses. */
 export interface UwsHttpResponse {
   onAborted(handler: () => void): unknown;
+  /** The request body, chunk by chunk; `chunk` is valid only during the call. */
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): unknown;
   onWritable(handler: (offset: number) => boolean): unknown;
   cork(callback: () => void): unknown;
   writeStatus(status: string): unknown;
@@ -23,5 +25,7 @@ export interface UwsHttpRequest {
   /** `''` or `undefined` without a query, depending on the uWebSockets.js version. */
   getQuery(): string | undefined;
   forEach(callback: (key: string, value: string) => void): void;
+  /** A header by lower-case name; `''` when absent. */
+  getHeader(lowerCaseKey: string): string;
   setYield(yieldRoute: boolean): unknown;
 }

@@ -6,7 +6,7 @@ import {
   innerResponse,
   innerSlowResponse,
 } from '@sse-middleware/conformance';
-import { assertNativeUws, guardFraming, sse, type UwsSseOptions } from '../src/index.js';
+import { assertNativeUws, guardFraming, sse, sseRoute, type UwsSseOptions } from '../src/index.js';
 
 // Every test of this package runs on the native addon, or fails here with the reason.
 assertNativeUws(uWS);
@@ -71,7 +71,9 @@ export function listen(app: uWS.TemplatedApp): Promise<ConformanceServer> {
 export async function serveStreams(options: UwsSseOptions): Promise<ConformanceServer> {
   const streams = sse(options);
   // uWS runs one handler per request: the inner app refuses ambiguous framing as sse() does.
-  const server = await listen(uWS.App().get('/*', streams).any('/*', guardFraming(innerRoute)));
+  const server = await listen(
+    uWS.App().get('/*', streams).post('/*', streams).any('/*', guardFraming(innerRoute)),
+  );
   return { ...server, shutdownStreams: streams.close };
 }
 
@@ -97,6 +99,20 @@ export const harness: ConformanceHarness = {
       'the default chunk generator calls options.handler with the matching request itself: uWS cannot replay a request through its router, so no request is made and no header forwarded',
     secondMiddleware:
       'the default chunk generator calls options.handler, a plain function: no poll goes back through the routes, so no other SSE handler can see it',
+    frameworkBody:
+      'uWebSockets.js parses no bodies: a body reaches a handler only through res.onData, which sseRoute() reads itself',
+  },
+  async startRoute(options) {
+    const route = sseRoute(options);
+    const server = await listen(
+      uWS
+        .App()
+        .any('/route', route)
+        .any('/*', (res) => {
+          res.writeStatus('404 Not Found').end();
+        }),
+    );
+    return { ...server, shutdownStreams: route.close };
   },
   async start(options, fixture = {}) {
     if (fixture.cors || fixture.failingUpstream || fixture.secondMiddleware) {

@@ -79,6 +79,7 @@ function fakes(headers: [string, string][]) {
       return res;
     },
     onWritable: () => res,
+    onData: () => res,
     cork(callback: () => void) {
       callback();
       return res;
@@ -95,6 +96,7 @@ function fakes(headers: [string, string][]) {
     forEach(callback: (key: string, value: string) => void) {
       for (const [key, value] of headers) callback(key, value);
     },
+    getHeader: (name: string) => headers.find(([key]) => key === name)?.[1] ?? '',
     setYield: () => req,
   };
   return { res, req, calls, abort: () => abort?.() };

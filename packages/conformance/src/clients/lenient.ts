@@ -57,6 +57,13 @@ export interface LenientDeviations {
 }
 
 /** A live connection of a lenient client, recording every event it dispatches. */
+/** A stream opened by a request other than a plain GET (fetch-event-source only). */
+export interface StreamRequest {
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 export interface LenientConnection {
   events(): Promise<ReceivedEvent[]>;
   waitForEvents(count: number, timeoutMs?: number): Promise<ReceivedEvent[]>;
@@ -71,7 +78,7 @@ export interface LenientClientDriver {
    * Opens the stream and resolves once the response head arrived; records events of `types`
    * (the child-process clients report every type).
    */
-  open(url: string, types?: readonly string[]): Promise<LenientConnection>;
+  open(url: string, types?: readonly string[], request?: StreamRequest): Promise<LenientConnection>;
   dispose(): Promise<void>;
 }
 
@@ -104,9 +111,10 @@ function childDriver(
   return {
     name,
     deviations,
-    open(url) {
+    open(url, _types, request) {
       const { file, args, env } = command();
-      const child = spawn(file, [...args, url], {
+      const extra = request === undefined ? [] : [JSON.stringify(request)];
+      const child = spawn(file, [...args, url, ...extra], {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -8,14 +8,15 @@ export type BodyType = 'json' | 'text' | 'bytes';
  * - `{ parsed }`: what the framework's own body parsing made of it (`request.body` in Fastify,
  *   `ctx.request.body` after a Koa body parser, `req.body` after `express.json()`);
  * - an async iterable of chunks: a Node `IncomingMessage`, or a Web `ReadableStream`;
- * - a function resolving the bytes, given the size limit, and rejecting with a
- *   {@link SseBodyError} past it (`nodeBodySource` for Node; uWS, whose body arrives while the
- *   handler runs).
+ * - a function, called only when the body is read, given the size limit: it resolves the bytes
+ *   (rejecting with a {@link SseBodyError} past the limit: `nodeBodySource` for Node; uWS, whose
+ *   body arrives while the handler runs), or returns an async iterable to read as above (a Web
+ *   `Request`'s body, which some servers build only when asked for).
  */
 export type BodySource =
   | { readonly parsed: unknown }
   | AsyncIterable<Uint8Array | string>
-  | ((maxBytes: number) => Promise<Uint8Array>);
+  | ((maxBytes: number) => Promise<Uint8Array> | AsyncIterable<Uint8Array | string>);
 
 /** Why a body was refused: `413` past the size limit, `400` when it is malformed or cut short. */
 export class SseBodyError extends Error {
@@ -44,50 +45,75 @@ const encoder = new TextEncoder();
 
 /**
  * The body reader of a request view: reads `source` once and keeps what it read. A declared
- * `Content-Length` past the limit is refused before a byte is read.
+ * `Content-Length` past the limit is refused before a byte is read. A class: one is made for
+ * every request an adapter sees, so it holds no closures.
  */
-export function createRequestBody(
-  source: BodySource,
-  contentLength?: string | null,
-): SseRequestBody {
-  let read: Promise<Uint8Array> | undefined;
-  const parsed = typeof source === 'object' && source !== null && 'parsed' in source;
-  const declared = contentLength == null ? undefined : Number(contentLength);
+class RequestBody implements SseRequestBody {
+  readonly #source: BodySource;
+  readonly #declared: number | undefined;
+  #read: Promise<Uint8Array> | undefined;
 
-  function bytes(maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<Uint8Array> {
-    if (parsed) return Promise.resolve(bytesOfParsed((source as { parsed: unknown }).parsed));
-    if (declared !== undefined && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
-    read ??= readAll(source as Exclude<BodySource, { parsed: unknown }>, maxBytes);
-    return read;
+  constructor(source: BodySource, contentLength: string | null | undefined) {
+    this.#source = source;
+    this.#declared = contentLength == null ? undefined : Number(contentLength);
   }
-  async function text(maxBytes?: number): Promise<string> {
-    if (parsed) {
-      const value = (source as { parsed: unknown }).parsed;
-      if (typeof value === 'string') return value;
-      if (!(value instanceof Uint8Array)) return JSON.stringify(value) ?? '';
+
+  /** What the framework parsed, when it did; `NOT_PARSED` otherwise. */
+  get #parsed(): unknown {
+    const source = this.#source;
+    return typeof source === 'object' && source !== null && 'parsed' in source
+      ? source.parsed
+      : NOT_PARSED;
+  }
+
+  bytes(maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<Uint8Array> {
+    const parsed = this.#parsed;
+    if (parsed !== NOT_PARSED) return Promise.resolve(bytesOfParsed(parsed));
+    if (this.#declared !== undefined && this.#declared > maxBytes) {
+      return Promise.reject(tooLarge(maxBytes));
     }
+    this.#read ??= readAll(this.#source as Exclude<BodySource, { parsed: unknown }>, maxBytes);
+    return this.#read;
+  }
+
+  async text(maxBytes?: number): Promise<string> {
+    const parsed = this.#parsed;
+    if (typeof parsed === 'string') return parsed;
+    if (parsed !== NOT_PARSED && !(parsed instanceof Uint8Array))
+      return JSON.stringify(parsed) ?? '';
     try {
-      return decoder.decode(await bytes(maxBytes));
+      return decoder.decode(await this.bytes(maxBytes));
     } catch (error) {
       if (error instanceof SseBodyError) throw error;
       throw new SseBodyError(400, 'The request body is not valid UTF-8 text.', { cause: error });
     }
   }
-  async function json(maxBytes?: number): Promise<unknown> {
-    if (parsed) {
-      const value = (source as { parsed: unknown }).parsed;
-      if (typeof value !== 'string' && !(value instanceof Uint8Array)) return value;
+
+  async json(maxBytes?: number): Promise<unknown> {
+    const parsed = this.#parsed;
+    if (parsed !== NOT_PARSED && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) {
+      return parsed;
     }
-    const body = await text(maxBytes);
-    if (body.trim() === '')
+    const body = await this.text(maxBytes);
+    if (body.trim() === '') {
       throw new SseBodyError(400, 'The request body is empty; JSON was expected.');
+    }
     try {
       return JSON.parse(body);
     } catch (error) {
       throw new SseBodyError(400, 'The request body is not valid JSON.', { cause: error });
     }
   }
-  return { bytes, text, json };
+}
+
+const NOT_PARSED = Symbol('not parsed');
+
+/** The body reader of a request view over `source` (see {@link SseRequestBody}). */
+export function createRequestBody(
+  source: BodySource,
+  contentLength?: string | null,
+): SseRequestBody {
+  return new RequestBody(source, contentLength);
 }
 
 /** Reads a body in the form `type` asks for. */
@@ -108,13 +134,14 @@ function bytesOfParsed(value: unknown): Uint8Array {
 }
 
 async function readAll(
-  source: AsyncIterable<Uint8Array | string> | ((maxBytes: number) => Promise<Uint8Array>),
+  given: Exclude<BodySource, { parsed: unknown }>,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  if (typeof source === 'function') {
+  const source = typeof given === 'function' ? given(maxBytes) : given;
+  if (source instanceof Promise) {
     let whole: Uint8Array;
     try {
-      whole = await source(maxBytes);
+      whole = await source;
     } catch (error) {
       if (error instanceof SseBodyError) throw error;
       throw new SseBodyError(400, 'The request body could not be read to its end.', {
@@ -143,6 +170,11 @@ async function readAll(
     if (error instanceof SseBodyError) throw error;
     throw new SseBodyError(400, 'The request body could not be read to its end.', { cause: error });
   }
+  return concatBytes(chunks, size);
+}
+
+/** `chunks` as one array of `size` bytes (the first chunk itself when there is only one). */
+export function concatBytes(chunks: readonly Uint8Array[], size: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const whole = new Uint8Array(size);
   let offset = 0;

@@ -24,6 +24,8 @@ export interface ResumableStreamsOptions {
   ttl?: number | undefined;
   /** At most this many events per stream; the producer is stopped past it (`too-large`). Default 10,000. */
   maxEvents?: number | undefined;
+  /** At most this many bytes of data (UTF-16 code units) per stream, the same way. Default 16 MiB. */
+  maxBytes?: number | undefined;
   /** Told of a producer that failed, or a store that refused an event. Default: `console.error`. */
   onError?: ((error: unknown, id: string) => void) | undefined;
 }
@@ -80,6 +82,7 @@ const STREAM_ID = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
 const SEQ = /^(0|[1-9]\d{0,15})$/;
 const DEFAULT_TTL_MS = 10 * 60_000;
 const DEFAULT_MAX_EVENTS = 10_000;
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const textEncoder = new TextEncoder();
 
@@ -124,6 +127,10 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) {
     throw invalid('createResumableStreams(options).maxEvents', 'a positive integer', maxEvents);
+  }
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+    throw invalid('createResumableStreams(options).maxBytes', 'a positive integer', maxBytes);
   }
   const onError =
     options.onError ??
@@ -180,15 +187,18 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     stop: (why: ResumableOutcome) => void,
   ): Promise<ResumableOutcome> {
     let seq = 0;
+    let size = 0;
     let outcome: ResumableOutcome;
     try {
       outcome = await drain(producer, signal, async (chunk) => {
-        if (seq >= maxEvents) {
+        const event = toEvent(seq + 1, chunk);
+        size += event.data.length;
+        if (seq >= maxEvents || size > maxBytes) {
           stop('too-large');
           return;
         }
         seq += 1;
-        await store.append(id, toEvent(seq, chunk));
+        await store.append(id, event);
       });
       if (signal.aborted) outcome = outcomeSoFar();
     } catch (error) {
@@ -205,10 +215,12 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
 
   async function resume(id: string, lastEventId?: string): Promise<ResumeAnswer> {
     assertStreamId('resume(id)', id);
-    const after = parseSeq(lastEventId);
+    let after = parseSeq(lastEventId);
     const page = await store.read(id, after);
     if (!page) return { status: 404 };
-    if (page.outcome && page.events.length === 0 && after <= page.lastSeq) return { status: 204 };
+    // An id this stream has not issued (yet): the client gets the stream from its start.
+    if (after > page.lastSeq) after = 0;
+    else if (page.outcome && page.events.length === 0) return { status: 204 };
     return { status: 200, source: followSource(id, after) };
   }
 
@@ -281,7 +293,7 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
   };
 }
 
-const OPTION_KEYS = new Set(['store', 'ttl', 'maxEvents', 'onError']);
+const OPTION_KEYS = new Set(['store', 'ttl', 'maxEvents', 'maxBytes', 'onError']);
 
 function assertStreamId(where: string, id: unknown): asserts id is string {
   if (typeof id !== 'string' || !STREAM_ID.test(id)) {

@@ -32,6 +32,8 @@ export interface SseEngine {
    * send instead (a 400 or 413 for a refused body, the application's own answer). Never rejects.
    */
   prepare(req: SseRequest, init?: StreamInit): Promise<Preparation>;
+  /** Whether `serve()` reads a body or asks `options.answer` before a stream starts (see `prepare()`). */
+  readonly prepares: boolean;
   /** Sends `answer` through `sink` instead of a stream (what `prepare()` decided, say). */
   respond(req: SseRequest, sink: SseSink, answer: SseAnswer): Promise<void>;
   /**
@@ -157,6 +159,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
   }
 
   async function prepare(req: SseRequest, init?: StreamInit): Promise<Preparation> {
+    if (!needsPreparing(init)) return { init: init ?? {} };
     let body = init?.body;
     const spec = settings.body;
     if (spec && !(init !== undefined && 'body' in init)) {
@@ -307,6 +310,9 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     connections: slots.view,
     reportError: report,
     prepare,
+    get prepares() {
+      return settings.body !== undefined || settings.answer !== undefined;
+    },
     respond: (req, sink, answer) => respond(req, sink, answer),
   };
 }

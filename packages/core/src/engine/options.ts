@@ -104,6 +104,9 @@ export interface SseOptions {
   maxStreamDuration?: number | undefined;
 }
 
+/** The options of a route-level stream (each adapter's `sseRoute()`): every option but the matcher. */
+export type SseRouteOptions = Omit<SseOptions, 'requestMatcher'>;
+
 /** How the default chunk generator calls the handler that the middleware wraps. */
 export type InnerHandler = (req: SseRequest, ctx: StreamContext) => Promise<InnerResponse>;
 
@@ -191,6 +194,13 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
   const given = <K extends keyof SseOptions>(key: K): SseOptions[K] | undefined =>
     options[key] === null && key !== 'errorEvent' ? undefined : options[key];
 
+  if (context.route && given('requestMatcher') !== undefined) {
+    throw invalid(
+      'options.requestMatcher',
+      'absent for a route: it streams every request it is given (the matching middleware takes a matcher)',
+      options.requestMatcher,
+    );
+  }
   const requestMatcher = given('requestMatcher') ?? queryTokenMatch('stream=true');
   assertFunction('options.requestMatcher', requestMatcher);
 

@@ -142,15 +142,19 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
    */
   #context(source: StreamInit['source']): StreamContext {
     const lastEventId = lastEventIdOf(this.#req);
-    const init = this.#init;
-    if (init !== undefined) return { signal: this.signal, lastEventId, body: init.body };
-    if (!source || !(PUSH_SOURCE in source)) return { signal: this.signal, lastEventId };
+    const body = this.#init?.body;
+    if (!source || !(PUSH_SOURCE in source)) {
+      return body === undefined
+        ? { signal: this.signal, lastEventId }
+        : { signal: this.signal, lastEventId, body };
+    }
     const stream = this;
     return {
       get signal() {
         return stream.signal;
       },
       lastEventId,
+      body,
     };
   }
 

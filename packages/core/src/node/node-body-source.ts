@@ -1,4 +1,4 @@
-import { SseBodyError, tooLarge } from '../adapter-kit/body.js';
+import { concatBytes, SseBodyError, tooLarge } from '../adapter-kit/body.js';
 
 /** The parts of a Node request (`IncomingMessage`, `Http2ServerRequest`) a body is read from. */
 export interface NodeRequestLike {
@@ -48,7 +48,7 @@ export function nodeBodySource(req: NodeRequestLike): (maxBytes: number) => Prom
       };
       const onEnd = () => {
         done();
-        resolve(concat(chunks, size));
+        resolve(concatBytes(chunks, size));
       };
       const onClose = () => {
         done();
@@ -65,15 +65,4 @@ export function nodeBodySource(req: NodeRequestLike): (maxBytes: number) => Prom
       req.on('close', onClose);
       req.on('error', onError);
     });
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const whole = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return whole;
 }

@@ -1,7 +1,8 @@
 // Reads one event stream with @microsoft/fetch-event-source and prints what it dispatches, one
 // JSON object a line: {"open": status}, then {"type", "data", "id", "retry"} per `onmessage`,
 // {"end": true} when the server ends the response, or {"error": text}.
-// Usage: node fetch-event-source-client.mjs URL
+// Usage: node fetch-event-source-client.mjs URL [REQUEST_JSON]
+// REQUEST_JSON, when given, is {"method", "headers", "body"}: a POST stream, as browser apps open one.
 //
 // The library is written for browsers: it calls `window.setTimeout`/`window.clearTimeout` and
 // `document.removeEventListener` (and, without `openWhenHidden`, listens for `visibilitychange`).
@@ -22,7 +23,10 @@ process.on('SIGTERM', () => {
   process.exit(0);
 });
 
+const request = process.argv[3] ? JSON.parse(process.argv[3]) : {};
+
 fetchEventSource(process.argv[2], {
+  ...request,
   fetch: globalThis.fetch,
   openWhenHidden: true,
   signal: controller.signal,
