@@ -6,6 +6,7 @@ import {
   type SseOptions,
   type SseRequest,
   SseStreamExistsError,
+  SseStreamLimitError,
   type StreamContext,
 } from '@sse-middleware/core';
 import { createRedisResumableStore } from '@sse-middleware/redis';
@@ -128,6 +129,12 @@ export function chatStartOptions(
           return json(409, {
             error: `chat ${request.id} exists: resume it with GET /chat/${request.id}/stream`,
           });
+        }
+        if (error instanceof SseStreamLimitError) {
+          return {
+            ...json(503, { error: 'too many generations are running: try again later' }),
+            headers: { 'Content-Type': 'application/json', 'Retry-After': '5' },
+          };
         }
         throw error;
       }

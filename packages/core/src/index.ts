@@ -43,6 +43,7 @@ export {
   type ResumableStreamsOptions,
   type ResumeAnswer,
   SseStreamExistsError,
+  SseStreamLimitError,
   type StartedStream,
 } from './api/resumable.js';
 export {

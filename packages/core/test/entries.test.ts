@@ -26,6 +26,7 @@ const ENTRIES = {
       'SseReservedEventError',
       'SseSerializeError',
       'SseStreamExistsError',
+      'SseStreamLimitError',
       'acceptEventStream',
       'allOf',
       'anyOf',

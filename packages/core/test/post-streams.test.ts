@@ -3,12 +3,14 @@ import { createRequestView, createSseEngine } from '../src/adapter.js';
 import {
   acceptEventStream,
   type Chunk,
+  createMemoryResumableStore,
   createResumableStreams,
   methodMatch,
   queryTokenMatch,
   SseBodyError,
   type SseRequest,
   SseStreamExistsError,
+  SseStreamLimitError,
   uriMatch,
   uriPrefixMatch,
 } from '../src/index.js';
@@ -241,8 +243,10 @@ describe('POST streams through the engine', () => {
     });
     expect(sink.text).toBe('data: x\n\ndata: y\n\nevent: end\ndata: \n\n');
     expect(() => engine.serve(post(undefined), new MemorySink())).toThrow(/needs init.source/);
-    expect(thrown(() => createSseEngine({ requestMatcher: uriMatch('/x') }, { route: true })).message).toBe(
-      "options.requestMatcher must be absent for a route: it streams every request it is given (the matching middleware takes a matcher), received a function",
+    expect(
+      thrown(() => createSseEngine({ requestMatcher: uriMatch('/x') }, { route: true })).message,
+    ).toBe(
+      'options.requestMatcher must be absent for a route: it streams every request it is given (the matching middleware takes a matcher), received a function',
     );
   });
 
@@ -415,6 +419,37 @@ describe('resumable streams', () => {
     expect(await expiring.done).toBe('expired');
     await sleep(20);
     expect((await chats2.resume('c5')).status).toBe(404);
+  });
+
+  it('refuse a start past maxRunning producers, and take starts again once one ends', async () => {
+    const chats = createResumableStreams({ maxRunning: 2 });
+    const hold = () =>
+      async function* (signal: AbortSignal) {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        yield 'never';
+      };
+    await Promise.all([chats.start('m1', hold()), chats.start('m2', hold())]);
+    await expect(chats.start('m3', hold())).rejects.toBeInstanceOf(SseStreamLimitError);
+    await chats.stop('m1');
+    await sleep(5);
+    await expect(chats.start('m3', () => [])).resolves.toMatchObject({ id: 'm3' });
+    await chats.close();
+  });
+
+  it('read a stream whose lease lapsed with no end as abandoned, and end its followers', async () => {
+    const store = createMemoryResumableStore();
+    await store.create('orphan', 60_000);
+    await store.renew('orphan', 20);
+    await store.append('orphan', { seq: 1, data: 'before the crash' });
+    expect((await store.read('orphan', 0))?.abandoned).toBeUndefined();
+    await sleep(30);
+    expect((await store.read('orphan', 0))?.abandoned).toBe(true);
+    // What another process's manager sees: the stream exists, nobody produces it.
+    const chats = createResumableStreams({ store, leaseMs: 30 });
+    const answer = await chats.resume('orphan');
+    expect(await streamOf(answer.source)).toBe('id: 1\ndata: before the crash\n\n');
+    expect((await store.read('orphan', 0))?.outcome).toBe('abandoned');
+    expect((await chats.resume('orphan', '1')).status).toBe(204);
   });
 
   it('stop a producer past maxBytes of data', async () => {

@@ -2,7 +2,8 @@ import { defineScript } from './script.js';
 
 /**
  * The scripts of the resumable store, each one atomic. A stream is two keys: a hash, its meta
- * (`last`: the last seq, `outcome` once finished, `stop` once a stop was asked for), whose
+ * (`last`: the last seq, `outcome` once finished, `stop` once a stop was asked for, `lease`: the
+ * Redis-clock ms until which the producer holds its lease), whose
  * existence is the stream's; and a Redis stream of its events, entry id `0-<seq>`, fields `d`
  * (data) and `e` (event name, when there is one), which exists from the first event on. Both
  * expire at the same time, `ttlMs` after the create.
@@ -52,14 +53,35 @@ redis.call('PUBLISH', ARGV[2], 'end')
 return 1
 `);
 
+/** Lua: Redis's own clock in ms, so that every process reads a lease against the same clock. */
+const NOW_MS = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+`;
+
+/** KEYS: meta. ARGV: leaseMs. Extends the producer's lease of a running stream: 1; 0 otherwise. */
+export const RENEW = defineScript(`
+local meta = redis.call('HMGET', KEYS[1], 'last', 'outcome')
+if not meta[1] or meta[2] then return 0 end
+${NOW_MS}
+redis.call('HSET', KEYS[1], 'lease', now + tonumber(ARGV[1]))
+return 1
+`);
+
 /**
- * KEYS: meta, events. ARGV: the `XRANGE` start, exclusive. `{ last, outcome, entries }` as an
- * array, or nil when the stream is missing: the meta and the events of one moment.
+ * KEYS: meta, events. ARGV: the `XRANGE` start, exclusive. `{ last, outcome, entries, abandoned }`
+ * as an array, or nil when the stream is missing: the meta and the events of one moment;
+ * `abandoned` is 1 when the stream has no outcome and its lease has lapsed.
  */
 export const READ = defineScript(`
-local meta = redis.call('HMGET', KEYS[1], 'last', 'outcome')
+local meta = redis.call('HMGET', KEYS[1], 'last', 'outcome', 'lease')
 if not meta[1] then return nil end
-return { meta[1], meta[2], redis.call('XRANGE', KEYS[2], ARGV[1], '+') }
+local abandoned = 0
+if not meta[2] and meta[3] then
+  ${NOW_MS}
+  if tonumber(meta[3]) < now then abandoned = 1 end
+end
+return { meta[1], meta[2], redis.call('XRANGE', KEYS[2], ARGV[1], '+'), abandoned }
 `);
 
 /**

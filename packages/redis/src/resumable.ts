@@ -15,7 +15,7 @@ import {
 import type { RawEntry } from './entry.js';
 import { asError, isReplyError, RedisUnavailableError } from './errors.js';
 import { type RedisResumableStoreOptions, resolveResumableOptions } from './resumable-options.js';
-import { APPEND, CREATE, FINISH, READ, REQUEST_STOP } from './resumable-scripts.js';
+import { APPEND, CREATE, FINISH, READ, RENEW, REQUEST_STOP } from './resumable-scripts.js';
 import { runScript, type Script } from './script.js';
 import { createSubscriber } from './subscriber.js';
 
@@ -162,6 +162,10 @@ export function createRedisResumableStore(
       return (await run(`create "${id}"`, CREATE, [meta, events], [ttlMs])) === 1;
     },
 
+    async renew(id, leaseMs) {
+      await run(`renew "${id}"`, RENEW, [keys(id).meta], [leaseMs]);
+    },
+
     async append(id, event) {
       const { meta, events, changed } = keys(id);
       const args = [event.seq, changed, event.data];
@@ -181,11 +185,17 @@ export function createRedisResumableStore(
       const { meta, events } = keys(id);
       const reply = await run(`read "${id}"`, READ, [meta, events], [`(0-${startAfter(afterSeq)}`]);
       if (reply === null) return undefined;
-      const [last, outcome, entries] = reply as [string, string | null, RawEntry[]];
+      const [last, outcome, entries, abandoned] = reply as [
+        string,
+        string | null,
+        RawEntry[],
+        number,
+      ];
       const page: ResumablePage = {
         events: entries.map(toEvent),
         outcome: (outcome ?? undefined) as ResumableOutcome | undefined,
         lastSeq: Number(last),
+        ...(abandoned === 1 ? { abandoned: true } : {}),
       };
       return page;
     },

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
   type ChunkSource,
   createResumableStreams,
@@ -421,6 +423,8 @@ describe('createRedisResumableStore: options and connections', () => {
   });
 });
 
+const killedFixture = fileURLToPath(new URL('./fixtures/producer-killed.ts', import.meta.url));
+
 describe('createResumableStreams on two processes sharing Redis', () => {
   it('produces on A, resumes on B from a Last-Event-ID: the missed events, the live rest, the end', async () => {
     const a = processWith();
@@ -473,6 +477,40 @@ describe('createResumableStreams on two processes sharing Redis', () => {
     expect(a.streams.running).toBe(0);
     expect(await followed).toEqual({ events: [{ id: '1', data: 'first' }], ended: true });
     expect(await b.streams.stop(id)).toBe(false);
+  });
+
+  it('a producer killed mid-stream is found abandoned at its lease: followers end, then 204', async () => {
+    const prefix = `sse-test:killed:${uniqueId()}`;
+    const id = uniqueId();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', killedFixture, redis.current.url, prefix, id, '300'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await until(async () => output.includes('producing'), 'the producer to start', 30_000);
+    const b = processWith({ leaseMs: 300 }, prefix);
+    const answer = await b.streams.resume(id);
+    expect(answer.status).toBe(200);
+    const followed = follow(answer.source!);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const killedAt = Date.now();
+    const { events, ended } = await followed;
+    expect(ended).toBe(true);
+    // Within a lease and a check of it, not the 10-minute time-to-live.
+    expect(Date.now() - killedAt).toBeLessThan(2000);
+    expect(events.map((event) => event.id)).toEqual(events.map((_, i) => String(i + 1)));
+    expect(events.length).toBeGreaterThanOrEqual(3);
+    expect((await b.store.read(id, 0))?.outcome).toBe('abandoned');
+    expect(await b.streams.resume(id, String(events.length))).toEqual({ status: 204 });
   });
 
   it('answers 404 for a stream that never existed', async () => {

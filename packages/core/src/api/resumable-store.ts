@@ -1,7 +1,16 @@
 import { assertPlainObject, invalid } from '../util/validate.js';
 
-/** How a resumable stream's producer ended. */
-export type ResumableOutcome = 'completed' | 'stopped' | 'failed' | 'expired' | 'too-large';
+/**
+ * How a resumable stream's producer ended. `abandoned`: its lease lapsed with no end stored (the
+ * process that ran it died, or lost Redis), as a follower found.
+ */
+export type ResumableOutcome =
+  | 'completed'
+  | 'stopped'
+  | 'failed'
+  | 'expired'
+  | 'too-large'
+  | 'abandoned';
 
 /** One event of a resumable stream: its sequence number (its SSE id) and its fields. */
 export interface ResumableEvent {
@@ -18,6 +27,8 @@ export interface ResumablePage {
   readonly outcome?: ResumableOutcome | undefined;
   /** The highest sequence number so far (0 before the first event). */
   readonly lastSeq: number;
+  /** No outcome, and the producer's lease has lapsed: nobody will end this stream. */
+  readonly abandoned?: boolean | undefined;
 }
 
 /**
@@ -28,6 +39,11 @@ export interface ResumablePage {
 export interface ResumableStore {
   /** Creates stream `id`, kept for `ttlMs`; `false` when it already exists. */
   create(id: string, ttlMs: number): Promise<boolean>;
+  /**
+   * The producer is alive for `leaseMs` more. The producer renews its lease while it runs; a
+   * stream without an outcome whose lease has lapsed reads as `abandoned`.
+   */
+  renew(id: string, leaseMs: number): Promise<void>;
   /** Appends the next event (its `seq` is the previous one's plus one). */
   append(id: string, event: ResumableEvent): Promise<void>;
   /** Marks the end: readers get `outcome` after the last event. */
@@ -45,6 +61,8 @@ export interface ResumableStore {
 interface MemoryStream {
   readonly events: ResumableEvent[];
   outcome: ResumableOutcome | undefined;
+  /** `Date.now()` until which the producer holds its lease; `undefined` before the first renew. */
+  leaseUntil: number | undefined;
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
@@ -96,8 +114,12 @@ export function createMemoryResumableStore(
         options.onExpire?.(id);
       }, ttlMs);
       (timer as { unref?: () => void }).unref?.();
-      streams.set(id, { events: [], outcome: undefined, timer });
+      streams.set(id, { events: [], outcome: undefined, leaseUntil: undefined, timer });
       return true;
+    },
+    async renew(id, leaseMs) {
+      const stream = streams.get(id);
+      if (stream && !stream.outcome) stream.leaseUntil = Date.now() + leaseMs;
     },
     async append(id, event) {
       const stream = streams.get(id);
@@ -117,10 +139,13 @@ export function createMemoryResumableStore(
       const { events } = stream;
       // seq n is at index n - 1.
       const from = Math.max(0, Math.min(afterSeq, events.length));
+      const { outcome, leaseUntil } = stream;
+      const abandoned = !outcome && leaseUntil !== undefined && leaseUntil < Date.now();
       return {
         events: events.slice(from),
-        outcome: stream.outcome,
+        outcome,
         lastSeq: events.length,
+        ...(abandoned ? { abandoned } : {}),
       };
     },
     watch: (id, onChange) => listen(watchers, id, onChange),

@@ -26,6 +26,18 @@ export interface ResumableStreamsOptions {
   maxEvents?: number | undefined;
   /** At most this many bytes of data (UTF-16 code units) per stream, the same way. Default 16 MiB. */
   maxBytes?: number | undefined;
+  /**
+   * At most this many producers running on this process at once; `start()` past it rejects with
+   * {@link SseStreamLimitError} (a client that starts streams and leaves cannot pile up work).
+   * Default 1000.
+   */
+  maxRunning?: number | undefined;
+  /**
+   * How long a producer's lease lasts, in ms; it renews it every third of that while it runs. A
+   * stream whose lease lapses with no end (its process died) ends for its followers as
+   * `abandoned` instead of leaving them waiting until the time-to-live. Default 15000.
+   */
+  leaseMs?: number | undefined;
   /** Told of a producer that failed, or a store that refused an event. Default: `console.error`. */
   onError?: ((error: unknown, id: string) => void) | undefined;
 }
@@ -77,12 +89,24 @@ export class SseStreamExistsError extends Error {
   }
 }
 
+/** `start()` while `maxRunning` producers are running on this process. */
+export class SseStreamLimitError extends Error {
+  override readonly name = 'SseStreamLimitError';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`${limit} resumable streams are already running on this process (maxRunning).`);
+    this.limit = limit;
+  }
+}
+
 /** Ids are 1 to 200 characters, none of them a control character or whitespace. */
 const STREAM_ID = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
 const SEQ = /^(0|[1-9]\d{0,15})$/;
 const DEFAULT_TTL_MS = 10 * 60_000;
 const DEFAULT_MAX_EVENTS = 10_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_RUNNING = 1000;
+const DEFAULT_LEASE_MS = 15_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const textEncoder = new TextEncoder();
 
@@ -132,6 +156,14 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
     throw invalid('createResumableStreams(options).maxBytes', 'a positive integer', maxBytes);
   }
+  const maxRunning = options.maxRunning ?? DEFAULT_MAX_RUNNING;
+  if (!Number.isSafeInteger(maxRunning) || maxRunning < 1) {
+    throw invalid('createResumableStreams(options).maxRunning', 'a positive integer', maxRunning);
+  }
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 30 || leaseMs > MAX_TIMER_MS) {
+    throw invalid('createResumableStreams(options).leaseMs', 'an integer of ms from 30', leaseMs);
+  }
   const onError =
     options.onError ??
     ((error: unknown, id: string) =>
@@ -150,10 +182,25 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     { stop: (outcome: ResumableOutcome) => void; done: Promise<ResumableOutcome> }
   >();
 
+  let creating = 0;
+
   async function start(id: string, producer: ResumableProducer): Promise<StartedStream> {
     assertStreamId('start(id)', id);
     assertFunction('start(id, producer)', producer);
-    if (!(await store.create(id, ttl))) throw new SseStreamExistsError(id);
+    // Counted before the store's answer, so concurrent starts cannot pass the limit together.
+    if (producers.size + creating >= maxRunning) throw new SseStreamLimitError(maxRunning);
+    creating += 1;
+    let created: boolean;
+    try {
+      created = await store.create(id, ttl);
+    } finally {
+      creating -= 1;
+    }
+    if (!created) throw new SseStreamExistsError(id);
+    const renew = () => store.renew(id, leaseMs).catch((error: unknown) => report(error, id));
+    await renew();
+    const renewal = setInterval(renew, Math.floor(leaseMs / 3));
+    (renewal as { unref?: () => void }).unref?.();
     const controller = new AbortController();
     let outcome: ResumableOutcome = 'completed';
     const stop = (why: ResumableOutcome) => {
@@ -172,6 +219,7 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
       (why) => stop(why),
     ).finally(() => {
       clearTimeout(expiry);
+      clearInterval(renewal);
       stopListener();
       producers.delete(id);
     });
@@ -218,10 +266,16 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     let after = parseSeq(lastEventId);
     const page = await store.read(id, after);
     if (!page) return { status: 404 };
+    if (page.abandoned) void markAbandoned(id);
     // An id this stream has not issued (yet): the client gets the stream from its start.
     if (after > page.lastSeq) after = 0;
-    else if (page.outcome && page.events.length === 0) return { status: 204 };
+    else if ((page.outcome || page.abandoned) && page.events.length === 0) return { status: 204 };
     return { status: 200, source: followSource(id, after) };
+  }
+
+  /** Stores the end of a stream whose producer is gone, so that every follower ends. */
+  function markAbandoned(id: string): Promise<void> {
+    return store.finish(id, 'abandoned').catch((error: unknown) => report(error, id));
   }
 
   /** Replays after `after`, then follows live until the end: one reader per client. */
@@ -242,8 +296,17 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     try {
       while (!signal.aborted) {
         if (!changed) {
+          // Woken by a change, or after a lease's time, to look whether the producer is still there.
           await new Promise<void>((resolve) => {
-            wake = resolve;
+            const timer = setTimeout(() => {
+              changed = true;
+              resolve();
+            }, leaseMs);
+            (timer as { unref?: () => void }).unref?.();
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
           });
           wake = undefined;
           continue;
@@ -259,6 +322,10 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
           );
         }
         if (page.outcome && cursor >= page.lastSeq) return;
+        if (page.abandoned && cursor >= page.lastSeq) {
+          await markAbandoned(id);
+          return;
+        }
       }
     } finally {
       unwatch();
@@ -293,7 +360,15 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
   };
 }
 
-const OPTION_KEYS = new Set(['store', 'ttl', 'maxEvents', 'maxBytes', 'onError']);
+const OPTION_KEYS = new Set([
+  'store',
+  'ttl',
+  'maxEvents',
+  'maxBytes',
+  'maxRunning',
+  'leaseMs',
+  'onError',
+]);
 
 function assertStreamId(where: string, id: unknown): asserts id is string {
   if (typeof id !== 'string' || !STREAM_ID.test(id)) {
