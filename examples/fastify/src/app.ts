@@ -50,13 +50,15 @@ export async function buildApp({
     echoRequest(request.method, request.url, Object.entries(request.headers)),
   );
   app.get('/app/metrics', async () =>
-    processMetrics({
-      polling: app.sseStreams.stats('polling'),
-      score: app.sseStreams.stats('score'),
-      events: app.sseStreams.stats('events'),
-      channel: channel.stats(),
-      generations: posts.generations(),
-    }),
+    processMetrics(
+      {
+        polling: app.sseStreams.stats('polling'),
+        score: app.sseStreams.stats('score'),
+        events: app.sseStreams.stats('events'),
+        channel: channel.stats(),
+      },
+      posts.generations(),
+    ),
   );
   await app.register(async (streams) => {
     // These routes read (and refuse) their bodies themselves, OpenAI-style, or need none (stop):

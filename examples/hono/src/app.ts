@@ -56,13 +56,15 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   app.get('/', (c) => c.json(echoRequest(c.req.method, c.req.url, c.req.raw.headers)));
   app.get('/app/metrics', (c) =>
     c.json(
-      processMetrics({
-        polling: polling.engine.stats(),
-        score: score.engine.stats(),
-        events: events.engine.stats(),
-        channel: channel.stats(),
-        generations: posts.generations(),
-      }),
+      processMetrics(
+        {
+          polling: polling.engine.stats(),
+          score: score.engine.stats(),
+          events: events.engine.stats(),
+          channel: channel.stats(),
+        },
+        posts.generations(),
+      ),
     ),
   );
   app.post(

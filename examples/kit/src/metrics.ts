@@ -1,4 +1,5 @@
 import { cpus, loadavg } from 'node:os';
+import type { Generations } from './generations.js';
 
 export interface ProcessMetrics {
   uptimeSeconds: number;
@@ -9,12 +10,18 @@ export interface ProcessMetrics {
   now: number;
   /** The example's streams and channel: `engine.stats()` and `channel.stats()` snapshots. */
   sse?: Record<string, unknown>;
+  /** The echo model's generations, both `/v1/chat/completions` and `/chat`. */
+  generations?: Generations;
 }
 
 /** A snapshot of this process, for `/app/metrics`. */
-export function processMetrics(sse?: Record<string, unknown>): ProcessMetrics {
+export function processMetrics(
+  sse?: Record<string, unknown>,
+  generations?: Generations,
+): ProcessMetrics {
   return {
     ...(sse ? { sse } : {}),
+    ...(generations ? { generations } : {}),
     uptimeSeconds: Math.round(process.uptime()),
     memory: process.memoryUsage(),
     cpu: process.cpuUsage(),

@@ -76,13 +76,15 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     } else if (ctx.path === '/') {
       ctx.body = echoRequest(ctx.method, ctx.url, Object.entries(ctx.headers));
     } else if (ctx.path === '/app/metrics') {
-      ctx.body = processMetrics({
-        polling: polling.engine.stats(),
-        score: score.engine.stats(),
-        events: events.engine.stats(),
-        channel: channel.stats(),
-        generations: posts.generations(),
-      });
+      ctx.body = processMetrics(
+        {
+          polling: polling.engine.stats(),
+          score: score.engine.stats(),
+          events: events.engine.stats(),
+          channel: channel.stats(),
+        },
+        posts.generations(),
+      );
     } else {
       ctx.status = 404;
       ctx.body = { error: 'not found' };

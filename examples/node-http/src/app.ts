@@ -66,13 +66,15 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
       return sendJson(
         res,
         200,
-        processMetrics({
-          polling: withStreams.engine.stats(),
-          score: withScore.engine.stats(),
-          events: withEvents.engine.stats(),
-          channel: channel.stats(),
-          generations: posts.generations(),
-        }),
+        processMetrics(
+          {
+            polling: withStreams.engine.stats(),
+            score: withScore.engine.stats(),
+            events: withEvents.engine.stats(),
+            channel: channel.stats(),
+          },
+          posts.generations(),
+        ),
       );
     }
     return sendJson(res, 404, { error: 'not found' });

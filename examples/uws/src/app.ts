@@ -67,9 +67,8 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
         score: scores.engine.stats(),
         events: events.engine.stats(),
         channel: channel.stats(),
-        generations: posts.generations(),
       };
-      return { status: 200, body: processMetrics(sse) };
+      return { status: 200, body: processMetrics(sse, posts.generations()) };
     }
     return { status: 404, body: { error: 'not found' } };
   }

@@ -14,7 +14,7 @@ interface Generations {
 
 async function generations(url: string): Promise<Generations> {
   const response = await fetch(`${url}/app/metrics`);
-  return ((await response.json()) as { sse: { generations: Generations } }).sse.generations;
+  return ((await response.json()) as { generations: Generations }).generations;
 }
 
 /** Polls `check` until it holds, failing with `what` after `timeoutMs`. */
