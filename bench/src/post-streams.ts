@@ -308,7 +308,7 @@ async function resumeAcrossProcesses(drops: number, events: number) {
       body: JSON.stringify({ id, events }),
     });
     if (started.status !== 204) throw new Error(`start answered ${started.status}`);
-    let last = 0;
+    let lastEventId = '';
     let ended = false;
     while (!ended) {
       const node = nodes[reconnects % 2]!;
@@ -316,7 +316,7 @@ async function resumeAcrossProcesses(drops: number, events: number) {
         reconnects < drops ? 1 + Math.floor(Math.random() * 6) : Number.POSITIVE_INFINITY;
       const controller = new AbortController();
       const response = await fetch(`${node.url}/follow?id=${id}`, {
-        headers: last > 0 ? { 'last-event-id': String(last) } : {},
+        headers: lastEventId ? { 'last-event-id': lastEventId } : {},
         signal: controller.signal,
       });
       if (response.status === 204) break;
@@ -336,10 +336,10 @@ async function resumeAcrossProcesses(drops: number, events: number) {
           const block = pending.slice(0, end);
           pending = pending.slice(end + 2);
           end = pending.indexOf('\n\n');
-          const idLine = /^id: (\d+)$/m.exec(block);
+          const idLine = /^id: ([0-9a-z]+\.(\d+))$/m.exec(block);
           if (!idLine) continue;
-          last = Number(idLine[1]);
-          seen.push(last);
+          lastEventId = idLine[1]!;
+          seen.push(Number(idLine[2]));
           got += 1;
           if (got >= dropAfter) {
             controller.abort();

@@ -185,22 +185,26 @@ export function postStreamContractTests(serve: () => Promise<ConformanceServer>)
     const started = await postJson(`${url}/chat`, { id, message: MESSAGE, delayMs: 40 });
     expect(started.status).toBe(200);
     const first = await readEvents(started, (events) => events.length >= 3);
+    // Ids are `<epoch>.<seq>`, the epoch new for every chat (an id reused later starts afresh).
+    const epoch = /^([0-9a-z]+)\.1$/.exec(first[0]?.id ?? '')?.[1];
+    expect(epoch).toBeDefined();
+    const idOf = (seq: number) => `${epoch}.${seq}`;
     expect(first.map((e) => [e.id, e.event, e.data])).toEqual([
-      ['1', 'word', `${words[0]} `],
-      ['2', 'word', `${words[1]} `],
-      ['3', 'word', `${words[2]} `],
+      [idOf(1), 'word', `${words[0]} `],
+      [idOf(2), 'word', `${words[1]} `],
+      [idOf(3), 'word', `${words[2]} `],
     ]);
     // Nobody follows for a while: the generation goes on.
     await sleep(150);
     const rest = await readEvents(
-      await fetch(`${url}/chat/${id}/stream`, { headers: { 'last-event-id': '3' } }),
+      await fetch(`${url}/chat/${id}/stream`, { headers: { 'last-event-id': idOf(3) } }),
     );
     expect(rest.at(-1)).toMatchObject({ event: 'end' });
     const resumed = rest.slice(0, -1);
-    expect(resumed.map((e) => Number(e.id))).toEqual(words.slice(3).map((_, i) => i + 4));
+    expect(resumed.map((e) => e.id)).toEqual(words.slice(3).map((_, i) => idOf(i + 4)));
     expect([...first, ...resumed].map((e) => e.data).join('')).toBe(MESSAGE);
     const done = await fetch(`${url}/chat/${id}/stream`, {
-      headers: { 'last-event-id': String(words.length) },
+      headers: { 'last-event-id': idOf(words.length) },
     });
     expect(done.status).toBe(204);
     const unknown = await fetch(`${url}/chat/no-such-chat/stream`);

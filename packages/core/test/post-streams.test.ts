@@ -346,7 +346,8 @@ describe('resumable streams', () => {
     await engine.serve(createRequestView({ method: 'GET', url: '/', headers }), sink, {
       source: source as never,
     });
-    return sink.text;
+    // Ids are `<epoch>.<seq>`; what is compared is the seq.
+    return sink.text.replace(/^id: [0-9a-z]+\./gm, 'id: ');
   };
 
   async function* slowWords(text: string, ms: number) {
@@ -359,19 +360,23 @@ describe('resumable streams', () => {
   it('replay what came after Last-Event-ID, then follow live, then end', async () => {
     const chats = createResumableStreams();
     const started = await chats.start('c1', () => slowWords('a b c d', 15));
+    expect(started.epoch).toMatch(/^[0-9a-z]{8}$/);
+    const id = (seq: number) => `${started.epoch}.${seq}`;
     await sleep(40);
-    const answer = await chats.resume('c1', '1');
+    const answer = await chats.resume('c1', id(1));
     expect(answer.status).toBe(200);
-    const text = await streamOf(answer.source, '1');
+    const text = await streamOf(answer.source, id(1));
     expect(text).toBe('id: 2\ndata: b\n\nid: 3\ndata: c\n\nid: 4\ndata: d\n\n');
     expect(await started.done).toBe('completed');
-    expect((await chats.resume('c1', '4')).status).toBe(204);
+    expect((await chats.resume('c1', id(4))).status).toBe(204);
     expect((await chats.resume('nope')).status).toBe(404);
-    // An id from the future is not this stream's: the whole stream, not silence.
-    const future = await chats.resume('c1', '999');
-    expect(await streamOf(future.source, '999')).toBe(
-      'id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\nid: 4\ndata: d\n\n',
-    );
+    // Not this stream's ids: from the future, a bare number, another epoch (an earlier stream
+    // with the same id). Each gets the whole stream, never a silent gap.
+    const whole = 'id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\nid: 4\ndata: d\n\n';
+    for (const foreign of [id(999), '2', 'zzzzzzzz.2']) {
+      const answerForeign = await chats.resume('c1', foreign);
+      expect(await streamOf(answerForeign.source, foreign)).toBe(whole);
+    }
     await expect(chats.start('c1', () => [])).rejects.toBeInstanceOf(SseStreamExistsError);
   });
 
@@ -438,7 +443,7 @@ describe('resumable streams', () => {
 
   it('read a stream whose lease lapsed with no end as abandoned, and end its followers', async () => {
     const store = createMemoryResumableStore();
-    await store.create('orphan', 60_000);
+    await store.create('orphan', 60_000, 'e0');
     await store.renew('orphan', 20);
     await store.append('orphan', { seq: 1, data: 'before the crash' });
     expect((await store.read('orphan', 0))?.abandoned).toBeUndefined();
@@ -449,7 +454,7 @@ describe('resumable streams', () => {
     const answer = await chats.resume('orphan');
     expect(await streamOf(answer.source)).toBe('id: 1\ndata: before the crash\n\n');
     expect((await store.read('orphan', 0))?.outcome).toBe('abandoned');
-    expect((await chats.resume('orphan', '1')).status).toBe(204);
+    expect((await chats.resume('orphan', 'e0.1')).status).toBe(204);
   });
 
   it('stop a producer past maxBytes of data', async () => {

@@ -2,18 +2,18 @@ import { defineScript } from './script.js';
 
 /**
  * The scripts of the resumable store, each one atomic. A stream is two keys: a hash, its meta
- * (`last`: the last seq, `outcome` once finished, `stop` once a stop was asked for, `lease`: the
+ * (`last`: the last seq, `epoch`: the prefix of its event ids, `outcome` once finished, `stop` once a stop was asked for, `lease`: the
  * Redis-clock ms until which the producer holds its lease), whose
  * existence is the stream's; and a Redis stream of its events, entry id `0-<seq>`, fields `d`
  * (data) and `e` (event name, when there is one), which exists from the first event on. Both
  * expire at the same time, `ttlMs` after the create.
  */
 
-/** KEYS: meta, events. ARGV: ttlMs. 1 when created, 0 when the stream exists. */
+/** KEYS: meta, events. ARGV: ttlMs, epoch. 1 when created, 0 when the stream exists. */
 export const CREATE = defineScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'last', 0)
+redis.call('HSET', KEYS[1], 'last', 0, 'epoch', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 `);
@@ -69,19 +69,19 @@ return 1
 `);
 
 /**
- * KEYS: meta, events. ARGV: the `XRANGE` start, exclusive. `{ last, outcome, entries, abandoned }`
+ * KEYS: meta, events. ARGV: the `XRANGE` start, exclusive. `{ last, outcome, entries, abandoned, epoch }`
  * as an array, or nil when the stream is missing: the meta and the events of one moment;
  * `abandoned` is 1 when the stream has no outcome and its lease has lapsed.
  */
 export const READ = defineScript(`
-local meta = redis.call('HMGET', KEYS[1], 'last', 'outcome', 'lease')
+local meta = redis.call('HMGET', KEYS[1], 'last', 'outcome', 'lease', 'epoch')
 if not meta[1] then return nil end
 local abandoned = 0
 if not meta[2] and meta[3] then
   ${NOW_MS}
   if tonumber(meta[3]) < now then abandoned = 1 end
 end
-return { meta[1], meta[2], redis.call('XRANGE', KEYS[2], ARGV[1], '+'), abandoned }
+return { meta[1], meta[2], redis.call('XRANGE', KEYS[2], ARGV[1], '+'), abandoned, meta[4] }
 `);
 
 /**

@@ -154,12 +154,12 @@ export function createRedisResumableStore(
   }
 
   return {
-    async create(id, ttlMs) {
+    async create(id, ttlMs, epoch) {
       if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TTL_MS) {
         throw invalid('create(id, ttlMs)', `an integer of ms from 1 to ${MAX_TTL_MS}`, ttlMs);
       }
       const { meta, events } = keys(id);
-      return (await run(`create "${id}"`, CREATE, [meta, events], [ttlMs])) === 1;
+      return (await run(`create "${id}"`, CREATE, [meta, events], [ttlMs, epoch])) === 1;
     },
 
     async renew(id, leaseMs) {
@@ -185,16 +185,18 @@ export function createRedisResumableStore(
       const { meta, events } = keys(id);
       const reply = await run(`read "${id}"`, READ, [meta, events], [`(0-${startAfter(afterSeq)}`]);
       if (reply === null) return undefined;
-      const [last, outcome, entries, abandoned] = reply as [
+      const [last, outcome, entries, abandoned, epoch] = reply as [
         string,
         string | null,
         RawEntry[],
         number,
+        string | null,
       ];
       const page: ResumablePage = {
         events: entries.map(toEvent),
         outcome: (outcome ?? undefined) as ResumableOutcome | undefined,
         lastSeq: Number(last),
+        epoch: epoch ?? '',
         ...(abandoned === 1 ? { abandoned: true } : {}),
       };
       return page;

@@ -82,7 +82,8 @@ function parseEvent(chunk: Uint8Array): Received {
   let event: string | undefined;
   const data: string[] = [];
   for (const line of decoder.decode(chunk).split('\n')) {
-    if (line.startsWith('id: ')) id = line.slice(4);
+    // Ids are `<epoch>.<seq>`: what the tests compare is the seq.
+    if (line.startsWith('id: ')) id = line.slice(4).replace(/^[0-9a-z]+\./, '');
     else if (line.startsWith('event: ')) event = line.slice(7);
     else if (line.startsWith('data: ')) data.push(line.slice(6));
     else if (line === 'data:') data.push('');
@@ -137,16 +138,21 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
   it('creates a stream once: false when it exists', async () => {
     const store = storeFor();
     const id = uniqueId();
-    expect(await store.create(id, 60_000)).toBe(true);
-    expect(await store.create(id, 60_000)).toBe(false);
-    expect(await storeFor().create(id, 60_000)).toBe(false);
-    expect(await store.read(id, 0)).toEqual({ events: [], outcome: undefined, lastSeq: 0 });
+    expect(await store.create(id, 60_000, 'e1')).toBe(true);
+    expect(await store.create(id, 60_000, 'e1')).toBe(false);
+    expect(await storeFor().create(id, 60_000, 'e1')).toBe(false);
+    expect(await store.read(id, 0)).toEqual({
+      events: [],
+      outcome: undefined,
+      lastSeq: 0,
+      epoch: 'e1',
+    });
   });
 
   it('numbers events from 1 and reads those after a seq, with lastSeq', async () => {
     const store = storeFor();
     const id = uniqueId();
-    await store.create(id, 60_000);
+    await store.create(id, 60_000, 'e1');
     const data = 'line 1\nline 2\r\n→ ünïcödé 🎉';
     await store.append(id, { seq: 1, data: 'a' });
     await store.append(id, { seq: 2, event: 'token', data });
@@ -156,15 +162,26 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
       { seq: 2, event: 'token', data },
       { seq: 3, event: '', data: '' },
     ];
-    expect(await store.read(id, 0)).toEqual({ events: all, outcome: undefined, lastSeq: 3 });
+    expect(await store.read(id, 0)).toEqual({
+      events: all,
+      outcome: undefined,
+      lastSeq: 3,
+      epoch: 'e1',
+    });
     expect((await store.read(id, 0))!.events[0]).not.toHaveProperty('event');
     expect(await store.read(id, 1)).toEqual({
       events: all.slice(1),
       outcome: undefined,
       lastSeq: 3,
+      epoch: 'e1',
     });
     expect((await store.read(id, 3))!.events).toEqual([]);
-    expect(await store.read(id, 10)).toEqual({ events: [], outcome: undefined, lastSeq: 3 });
+    expect(await store.read(id, 10)).toEqual({
+      events: [],
+      outcome: undefined,
+      lastSeq: 3,
+      epoch: 'e1',
+    });
     expect((await store.read(id, -5))!.events).toEqual(all);
     expect((await store.read(id, 1.5))!.events).toEqual(all.slice(1));
     expect((await store.read(id, Number.NaN))!.events).toEqual(all);
@@ -173,7 +190,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
   it('finishes once: appends and finishes after the end are ignored', async () => {
     const store = storeFor();
     const id = uniqueId();
-    await store.create(id, 60_000);
+    await store.create(id, 60_000, 'e1');
     await store.append(id, { seq: 1, data: 'a' });
     await store.finish(id, 'stopped');
     await store.append(id, { seq: 2, data: 'late' });
@@ -182,6 +199,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
       events: [{ seq: 1, data: 'a' }],
       outcome: 'stopped',
       lastSeq: 1,
+      epoch: 'e1',
     });
   });
 
@@ -198,7 +216,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
   it('ignores an append resent with the same seq, and refuses one that skips', async () => {
     const store = storeFor();
     const id = uniqueId();
-    await store.create(id, 60_000);
+    await store.create(id, 60_000, 'e1');
     await store.append(id, { seq: 1, data: 'a' });
     await store.append(id, { seq: 1, data: 'a again' });
     await expect(store.append(id, { seq: 3, data: 'c' })).rejects.toThrow(/3 does not follow 1/);
@@ -206,6 +224,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
       events: [{ seq: 1, data: 'a' }],
       outcome: undefined,
       lastSeq: 1,
+      epoch: 'e1',
     });
   });
 
@@ -214,7 +233,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     const store = storeFor({ prefix });
     const admin = adminClient(redis.current.url);
     const id = uniqueId();
-    await store.create(id, 400);
+    await store.create(id, 400, 'e1');
     await store.append(id, { seq: 1, data: 'a' });
     const metaTtl = await admin.pttl(`${prefix}:meta:${id}`);
     const eventsTtl = await admin.pttl(`${prefix}:events:${id}`);
@@ -227,15 +246,20 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     expect(await store.read(id, 0)).toBeUndefined();
     expect(await admin.exists(`${prefix}:meta:${id}`, `${prefix}:events:${id}`)).toBe(0);
     // The id is free again, and the new stream starts empty.
-    expect(await store.create(id, 60_000)).toBe(true);
-    expect(await store.read(id, 0)).toEqual({ events: [], outcome: undefined, lastSeq: 0 });
+    expect(await store.create(id, 60_000, 'e1')).toBe(true);
+    expect(await store.read(id, 0)).toEqual({
+      events: [],
+      outcome: undefined,
+      lastSeq: 0,
+      epoch: 'e1',
+    });
   });
 
   it('keeps ids apart whatever they contain (an id ending like a key of another)', async () => {
     const store = storeFor();
     const id = uniqueId();
-    await store.create(id, 60_000);
-    await store.create(`${id}:meta`, 60_000);
+    await store.create(id, 60_000, 'e1');
+    await store.create(`${id}:meta`, 60_000, 'e1');
     await store.append(id, { seq: 1, data: 'a' });
     await store.append(`${id}:meta`, { seq: 1, data: 'b' });
     expect((await store.read(id, 0))!.events).toEqual([{ seq: 1, data: 'a' }]);
@@ -246,7 +270,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     const producer = storeFor();
     const other = storeFor();
     const id = uniqueId();
-    await producer.create(id, 60_000);
+    await producer.create(id, 60_000, 'e1');
     const local: number[] = [];
     const remote: number[] = [];
     const readOnChange = (store: RedisResumableStore, seen: number[]) => () => {
@@ -263,7 +287,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     unwatchLocal();
     unwatchRemote();
     const counts = [local.length, remote.length];
-    await producer.create(`${id}-2`, 60_000);
+    await producer.create(`${id}-2`, 60_000, 'e1');
     await sleep(100);
     expect([local.length, remote.length]).toEqual(counts);
   });
@@ -273,7 +297,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     const admin = adminClient(redis.current.url);
     const store = createRedisResumableStore({ url: redis.current.url, prefix });
     const id = uniqueId();
-    await store.create(id, 60_000);
+    await store.create(id, 60_000, 'e1');
     expect(await connectionNames(admin, `sse-resumable`)).toEqual(
       expect.not.arrayContaining([`sse-resumable-sub:${prefix}`]),
     );
@@ -308,7 +332,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     const follower = storeFor({ prefix });
     const admin = adminClient(redis.current.url);
     const id = uniqueId();
-    await producer.create(id, 60_000);
+    await producer.create(id, 60_000, 'e1');
     let calls = 0;
     follower.watch(id, () => (calls += 1));
     await until(() => calls === 1, 'the subscription');
@@ -326,7 +350,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
   it('watch: tells watchers when the stream expires', async () => {
     const store = storeFor();
     const id = uniqueId();
-    await store.create(id, 300);
+    await store.create(id, 300, 'e1');
     let calls = 0;
     store.watch(id, () => (calls += 1));
     await until(() => calls === 1, 'the subscription');
@@ -338,7 +362,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     const producer = storeFor();
     const other = storeFor();
     const id = uniqueId();
-    await producer.create(id, 60_000);
+    await producer.create(id, 60_000, 'e1');
     let stops = 0;
     let watching = 0;
     producer.onStopRequest(id, () => (stops += 1));
@@ -356,7 +380,7 @@ describe('createRedisResumableStore: the ResumableStore semantics', () => {
     const producer = storeFor();
     const other = storeFor();
     const id = uniqueId();
-    await producer.create(id, 60_000);
+    await producer.create(id, 60_000, 'e1');
     expect(await other.requestStop(id)).toBe(true);
     let stops = 0;
     producer.onStopRequest(id, () => (stops += 1));
@@ -383,8 +407,8 @@ describe('createRedisResumableStore: options and connections', () => {
 
   it('refuses a ttlMs that is not a positive integer', async () => {
     const store = storeFor();
-    await expect(store.create(uniqueId(), 0)).rejects.toThrow(TypeError);
-    await expect(store.create(uniqueId(), 1.5)).rejects.toThrow(/ttlMs/);
+    await expect(store.create(uniqueId(), 0, 'e1')).rejects.toThrow(TypeError);
+    await expect(store.create(uniqueId(), 1.5, 'e1')).rejects.toThrow(/ttlMs/);
   });
 
   it('uses a given client without closing it, and listens through a duplicate', async () => {
@@ -395,7 +419,7 @@ describe('createRedisResumableStore: options and connections', () => {
     const store = createRedisResumableStore({ client });
     const other = storeFor();
     const id = uniqueId();
-    expect(await store.create(id, 60_000)).toBe(true);
+    expect(await store.create(id, 60_000, 'e1')).toBe(true);
     let calls = 0;
     store.watch(id, () => (calls += 1));
     await until(() => calls === 1, 'the subscription');
@@ -440,9 +464,9 @@ describe('createResumableStreams on two processes sharing Redis', () => {
     });
     await firstFive.promise;
     await until(async () => (await a.store.read(id, 0))?.lastSeq === 5, 'the first five');
-    const answer = await b.streams.resume(id, '2');
+    const answer = await b.streams.resume(id, `${started.epoch}.2`);
     expect(answer.status).toBe(200);
-    const followed = follow(answer.source!, '2', (_event, index) => {
+    const followed = follow(answer.source!, `${started.epoch}.2`, (_event, index) => {
       if (index === 2) rest.resolve();
       return undefined;
     });
@@ -510,7 +534,8 @@ describe('createResumableStreams on two processes sharing Redis', () => {
     expect(events.map((event) => event.id)).toEqual(events.map((_, i) => String(i + 1)));
     expect(events.length).toBeGreaterThanOrEqual(3);
     expect((await b.store.read(id, 0))?.outcome).toBe('abandoned');
-    expect(await b.streams.resume(id, String(events.length))).toEqual({ status: 204 });
+    const { epoch } = (await b.store.read(id, 0))!;
+    expect(await b.streams.resume(id, `${epoch}.${events.length}`)).toEqual({ status: 204 });
   });
 
   it('answers 404 for a stream that never existed', async () => {
@@ -532,6 +557,15 @@ describe('createResumableStreams on two processes sharing Redis', () => {
     await sleep(450);
     expect(await b.streams.resume(id)).toEqual({ status: 404 });
     expect(await b.streams.resume(id, '1')).toEqual({ status: 404 });
+    // The id used again for a new stream: an id of the old one replays the new one from its start.
+    const again = await a.streams.start(id, function* () {
+      yield 'new 1';
+      yield 'new 2';
+    });
+    expect(again.epoch).not.toBe(started.epoch);
+    expect(await again.done).toBe('completed');
+    const replayed = await resumeAll(b.streams, id, `${started.epoch}.1`);
+    expect(replayed.events.map((event) => event.data)).toEqual(['new 1', 'new 2']);
   });
 
   it('answers 204 for a finished stream resumed at its last event, 200 with the rest before it', async () => {
@@ -544,8 +578,10 @@ describe('createResumableStreams on two processes sharing Redis', () => {
       yield 'three';
     });
     expect(await started.done).toBe('completed');
-    expect(await b.streams.resume(id, '3')).toEqual({ status: 204 });
-    expect(await resumeAll(b.streams, id, '1')).toEqual({
+    expect(await b.streams.resume(id, `${started.epoch}.3`)).toEqual({ status: 204 });
+    // A bare seq is not an id of this stream's: the whole stream, not from 2.
+    expect((await resumeAll(b.streams, id, '1')).events).toHaveLength(3);
+    expect(await resumeAll(b.streams, id, `${started.epoch}.1`)).toEqual({
       events: [
         { id: '2', data: 'two' },
         { id: '3', data: 'three' },
@@ -643,7 +679,7 @@ describe('createResumableStreams on two processes sharing Redis', () => {
       const { ended } = await follow(answer.source!, lastEventId, (event) => {
         seen.push(Number(event.id));
         expect(event.data).toBe(`e${event.id}`);
-        lastEventId = event.id;
+        lastEventId = `${started.epoch}.${event.id}`;
         received += 1;
         return received >= leaveAfter ? 'drop' : undefined;
       });

@@ -353,7 +353,7 @@ export function postStreamTests(harness: ConformanceHarness): void {
       const all = [...seen, ...restEvents].map((e) => e.data);
       expect(all).toEqual(Array.from({ length: 30 }, (_, i) => `w${i + 1}`));
       const finished = await fetch(`${server.url}/route?id=r1`, {
-        headers: { 'last-event-id': '30' },
+        headers: { 'last-event-id': lastId.replace(/\.\d+$/, '.30') },
       });
       expect(finished.status).toBe(204);
       const unknown = await fetch(`${server.url}/route?id=nope`);

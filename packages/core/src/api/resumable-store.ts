@@ -27,6 +27,8 @@ export interface ResumablePage {
   readonly outcome?: ResumableOutcome | undefined;
   /** The highest sequence number so far (0 before the first event). */
   readonly lastSeq: number;
+  /** What `create` was given: new for every stream, even one whose id was used before. */
+  readonly epoch: string;
   /** No outcome, and the producer's lease has lapsed: nobody will end this stream. */
   readonly abandoned?: boolean | undefined;
 }
@@ -37,8 +39,11 @@ export interface ResumablePage {
  * `@sse-middleware/redis`). One writer (the producer) per stream, any number of readers.
  */
 export interface ResumableStore {
-  /** Creates stream `id`, kept for `ttlMs`; `false` when it already exists. */
-  create(id: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Creates stream `id`, kept for `ttlMs`, with its `epoch` (the prefix of its event ids, so that
+   * an id from an earlier stream of the same id is told apart); `false` when it already exists.
+   */
+  create(id: string, ttlMs: number, epoch: string): Promise<boolean>;
   /**
    * The producer is alive for `leaseMs` more. The producer renews its lease while it runs; a
    * stream without an outcome whose lease has lapsed reads as `abandoned`.
@@ -60,6 +65,7 @@ export interface ResumableStore {
 
 interface MemoryStream {
   readonly events: ResumableEvent[];
+  readonly epoch: string;
   outcome: ResumableOutcome | undefined;
   /** `Date.now()` until which the producer holds its lease; `undefined` before the first renew. */
   leaseUntil: number | undefined;
@@ -106,7 +112,7 @@ export function createMemoryResumableStore(
   };
 
   return {
-    async create(id, ttlMs) {
+    async create(id, ttlMs, epoch) {
       if (streams.has(id)) return false;
       const timer = setTimeout(() => {
         streams.delete(id);
@@ -114,7 +120,7 @@ export function createMemoryResumableStore(
         options.onExpire?.(id);
       }, ttlMs);
       (timer as { unref?: () => void }).unref?.();
-      streams.set(id, { events: [], outcome: undefined, leaseUntil: undefined, timer });
+      streams.set(id, { events: [], epoch, outcome: undefined, leaseUntil: undefined, timer });
       return true;
     },
     async renew(id, leaseMs) {
@@ -145,6 +151,7 @@ export function createMemoryResumableStore(
         events: events.slice(from),
         outcome,
         lastSeq: events.length,
+        epoch: stream.epoch,
         ...(abandoned ? { abandoned } : {}),
       };
     },

@@ -8,6 +8,7 @@ import {
   type ResumableOutcome,
   type ResumableStore,
 } from './resumable-store.js';
+import { randomEpoch } from './store.js';
 
 /** What a producer yields: an event (`id` and `retry` are the stream's to set), or a string of data. */
 export type ResumableChunk = string | Pick<SseEvent, 'event' | 'data'>;
@@ -55,6 +56,8 @@ export type ResumeAnswer =
 /** A producer this process started. */
 export interface StartedStream {
   readonly id: string;
+  /** The prefix of its event ids: `<epoch>.1`, `<epoch>.2`… */
+  readonly epoch: string;
   /** Settles with how the producer ended, once its end is stored. */
   readonly done: Promise<ResumableOutcome>;
 }
@@ -101,7 +104,7 @@ export class SseStreamLimitError extends Error {
 
 /** Ids are 1 to 200 characters, none of them a control character or whitespace. */
 const STREAM_ID = /^[^\s\u0000-\u001f\u007f]{1,200}$/;
-const SEQ = /^(0|[1-9]\d{0,15})$/;
+const EVENT_ID = /^([0-9A-Za-z]{1,16})\.(0|[1-9]\d{0,15})$/;
 const DEFAULT_TTL_MS = 10 * 60_000;
 const DEFAULT_MAX_EVENTS = 10_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -119,10 +122,10 @@ const textEncoder = new TextEncoder();
  * import { createResumableStreams } from '@sse-middleware/core';
  *
  * const chats = createResumableStreams({ ttl: 600_000 });
- * await chats.start('chat-1', async function* (signal) {
+ * const { epoch } = await chats.start('chat-1', async function* (signal) {
  *   for (const word of ['Hello ', 'world']) yield { data: word };
  * });
- * const answer = await chats.resume('chat-1', '1'); // replays event 2, then the end
+ * const answer = await chats.resume('chat-1', `${epoch}.1`); // replays event 2, then the end
  * ```
  */
 export function createResumableStreams(options: ResumableStreamsOptions = {}): ResumableStreams {
@@ -190,9 +193,10 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     // Counted before the store's answer, so concurrent starts cannot pass the limit together.
     if (producers.size + creating >= maxRunning) throw new SseStreamLimitError(maxRunning);
     creating += 1;
+    const epoch = randomEpoch();
     let created: boolean;
     try {
-      created = await store.create(id, ttl);
+      created = await store.create(id, ttl, epoch);
     } finally {
       creating -= 1;
     }
@@ -224,7 +228,7 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
       producers.delete(id);
     });
     producers.set(id, { stop, done });
-    return { id, done };
+    return { id, epoch, done };
   }
 
   async function produce(
@@ -263,13 +267,15 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
 
   async function resume(id: string, lastEventId?: string): Promise<ResumeAnswer> {
     assertStreamId('resume(id)', id);
-    let after = parseSeq(lastEventId);
-    const page = await store.read(id, after);
+    const given = parseEventId(lastEventId);
+    const page = await store.read(id, given?.seq ?? 0);
     if (!page) return { status: 404 };
     if (page.abandoned) void markAbandoned(id);
-    // An id this stream has not issued (yet): the client gets the stream from its start.
-    if (after > page.lastSeq) after = 0;
-    else if ((page.outcome || page.abandoned) && page.events.length === 0) return { status: 204 };
+    // An id this stream has not issued: from an earlier stream of the same id, another store, the
+    // future, or none of ours. The client gets the stream from its start, never a silent gap.
+    const ours = given !== undefined && given.epoch === page.epoch && given.seq <= page.lastSeq;
+    const after = ours ? given.seq : 0;
+    if ((page.outcome || page.abandoned) && after >= page.lastSeq) return { status: 204 };
     return { status: 200, source: followSource(id, after) };
   }
 
@@ -318,7 +324,7 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
           if (event.seq <= cursor) continue;
           cursor = event.seq;
           yield textEncoder.encode(
-            encodeEvent({ id: String(event.seq), event: event.event, data: event.data }),
+            encodeEvent({ id: `${page.epoch}.${event.seq}`, event: event.event, data: event.data }),
           );
         }
         if (page.outcome && cursor >= page.lastSeq) return;
@@ -376,10 +382,10 @@ function assertStreamId(where: string, id: unknown): asserts id is string {
   }
 }
 
-/** A `Last-Event-ID` this store could have issued, else 0: the client gets the stream from its start. */
-function parseSeq(lastEventId: string | undefined): number {
-  if (lastEventId === undefined || !SEQ.test(lastEventId)) return 0;
-  return Number(lastEventId);
+/** A `Last-Event-ID` of the form these streams issue (`<epoch>.<seq>`), else `undefined`. */
+function parseEventId(lastEventId: string | undefined): { epoch: string; seq: number } | undefined {
+  const match = lastEventId === undefined ? null : EVENT_ID.exec(lastEventId);
+  return match ? { epoch: match[1]!, seq: Number(match[2]) } : undefined;
 }
 
 function toEvent(seq: number, chunk: ResumableChunk): ResumableEvent {
