@@ -242,3 +242,67 @@ export async function replayThrough(
     resumed.destroy();
   }
 }
+
+export interface PostStreamOutcome {
+  status: number;
+  contentType: string;
+  /** The words of the completion, in order, as the chunks carried them. */
+  words: string[];
+  /** The last event's data: `[DONE]`. */
+  last: string | undefined;
+  /** ms from the first word's arrival to the last's: about 0 when a proxy buffered the stream. */
+  spreadMs: number;
+}
+
+/**
+ * `POST /v1/chat/completions` with `stream: true` through `url`, with undici's fetch: the echo
+ * model sends one word every `ECHO_DELAY_MS` (20 ms), so words that a proxy passes on as they come
+ * arrive spread over the whole answer, and words it buffered arrive at once.
+ */
+export async function postStreamThrough(url: string, words: number): Promise<PostStreamOutcome> {
+  const message = Array.from({ length: words }, (_, i) => `w${i + 1}`).join(' ');
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'echo',
+      stream: true,
+      messages: [{ role: 'user', content: message }],
+    }),
+  });
+  const arrivals: number[] = [];
+  const received: string[] = [];
+  let last: string | undefined;
+  let pending = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    pending += decoder.decode(chunk, { stream: true });
+    let end = pending.indexOf('\n\n');
+    while (end >= 0) {
+      const data = pending
+        .slice(0, end)
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => line.slice(6))
+        .join('\n');
+      pending = pending.slice(end + 2);
+      end = pending.indexOf('\n\n');
+      if (data === '') continue;
+      last = data;
+      if (data === '[DONE]') continue;
+      const content = (JSON.parse(data) as { choices: { delta: { content?: string } }[] })
+        .choices[0]?.delta.content;
+      if (content) {
+        received.push(content.trim());
+        arrivals.push(performance.now());
+      }
+    }
+  }
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    words: received,
+    last,
+    spreadMs: arrivals.length > 1 ? Math.round(arrivals.at(-1)! - arrivals[0]!) : 0,
+  };
+}

@@ -5,6 +5,7 @@ import {
   holdIdle,
   type Latencies,
   measureLatency,
+  postStreamThrough,
   replayThrough,
   timeUntilCut,
 } from '../src/checks.js';
@@ -118,11 +119,32 @@ function replayTest(setupName: SetupName, through: (name: ExampleName) => string
   }
 }
 
+/** Words of the POST-stream check: 20 ms apart (the examples' ECHO_DELAY_MS), about 400 ms in all. */
+const POST_WORDS = 20;
+
+function postStreamTest(setupName: SetupName, through: (name: ExampleName) => string) {
+  for (const name of EXAMPLES) {
+    it(`${name}: POST /v1/chat/completions streams through ${setupName} word by word, not buffered to the end`, async () => {
+      const outcome = await postStreamThrough(through(name), POST_WORDS);
+      const report = JSON.stringify(outcome);
+      expect(outcome.status, report).toBe(200);
+      expect(outcome.contentType, report).toMatch(/^text\/event-stream/);
+      expect(outcome.words, report).toEqual(
+        Array.from({ length: POST_WORDS }, (_, i) => `w${i + 1}`),
+      );
+      expect(outcome.last, report).toBe('[DONE]');
+      // Buffered, every word would arrive at once; passed on, they span most of the 380 ms.
+      expect(outcome.spreadMs, report).toBeGreaterThan(200);
+    });
+  }
+}
+
 for (const proxy of TESTED_PROXIES) {
   describe(`behind ${proxy} (config/${PROXIES[proxy].template})`, () => {
     const through = proxiesFor(proxy);
     latencyTest(proxy, through);
     replayTest(proxy, through);
+    postStreamTest(proxy, through);
 
     describe.concurrent(`idle streams held ${HOLD_MS / 1000} s against a ${IDLE_TIMEOUT_SECONDS} s idle timeout, side by side`, () => {
       for (const name of EXAMPLES) {
