@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import type { ConformanceHarness } from './harness.js';
+import { admissionTests } from './suite/admission.js';
 import { backpressureTests } from './suite/backpressure.js';
 import { clientTests } from './suite/clients.js';
 import { crossServerTests } from './suite/cross-server.js';
@@ -87,5 +88,6 @@ export function describeConformance(harness: ConformanceHarness): void {
       pushTests(harness));
     describe('framing and pipelining', () => framingTests(harness));
     describe('POST, per-request, finite and resumable streams', () => postStreamTests(harness));
+    describe('admission: origins, hosts, rate of new streams', () => admissionTests(harness));
   });
 }

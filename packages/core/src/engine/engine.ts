@@ -11,6 +11,8 @@ import { createKeyLimiter } from './key-limiter.js';
 import { StreamLease } from './lease.js';
 import { createMetrics, type EngineStats, type RefusalStatus } from './metrics.js';
 import { type EngineContext, resolveOptions, type SseOptions } from './options.js';
+import { createRateLimiter } from './rate-limiter.js';
+import { hostAllowed, originAllowed } from './request-checks.js';
 import { ServedStream, type ShutdownNotice, type StreamEnvironment } from './served-stream.js';
 
 export interface SseEngine {
@@ -98,6 +100,14 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     `429 Too Many Requests.\n\nNo more than ${settings.limitPerKey?.max} streams per client.`,
     settings.retryAfter,
   );
+  const forbidden = plainText(
+    403,
+    '403 Forbidden.\n\nThis origin or host may not open a stream.',
+    settings.retryAfter,
+  );
+  const rateLimiter = settings.rateLimit
+    ? createRateLimiter(settings.rateLimit.capacity, settings.rateLimit.refillPerSecond)
+    : undefined;
   const keyFailed = plainText(
     500,
     '500 Internal Server Error.\n\nThe stream could not be opened.',
@@ -158,8 +168,19 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     );
   }
 
+  /** `engine.prepare()`: the admission checks, then the body and the answer; refusals counted. */
   async function prepare(req: SseRequest, init?: StreamInit): Promise<Preparation> {
     if (!needsPreparing(init)) return { init: init ?? {} };
+    const refusal = admit(req);
+    const preparation = refusal ? { answer: refusal } : await prepareAdmitted(req, init);
+    const status = preparation.answer?.status;
+    if (status !== undefined && REFUSALS.has(status))
+      metrics.rejected(req, status as RefusalStatus);
+    return preparation;
+  }
+
+  /** Reads the body and asks `options.answer`, for a request already admitted. */
+  async function prepareAdmitted(req: SseRequest, init?: StreamInit): Promise<Preparation> {
     let body = init?.body;
     const spec = settings.body;
     if (spec && !(init !== undefined && 'body' in init)) {
@@ -203,29 +224,63 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     return bodyRefusal(error);
   }
 
+  /**
+   * The checks before anything is read or taken: origin, host, then the rate of new streams.
+   * A refusal, or `undefined` to go on. Synchronous, so a refusal's head is sent at once.
+   */
+  function admit(req: SseRequest): Answer | undefined {
+    if (settings.allowedOrigins && !originAllowed(req, settings.allowedOrigins)) return forbidden;
+    if (settings.allowedHosts && !hostAllowed(req, settings.allowedHosts)) return forbidden;
+    if (!rateLimiter || !settings.rateLimit) return undefined;
+    let key: string | undefined;
+    try {
+      key = settings.rateLimit.key(req);
+    } catch (error) {
+      report(error, req);
+      return keyFailed;
+    }
+    if (key === undefined) return undefined;
+    const waitMs = rateLimiter.take(key);
+    if (waitMs === 0) return undefined;
+    return plainText(
+      429,
+      '429 Too Many Requests.\n\nNew streams are opened too fast: try again later.',
+      Math.max(1, Math.ceil(waitMs / 1000)),
+    );
+  }
+
   function serve(req: SseRequest, sink: SseSink, init?: StreamInit): Promise<void> {
     if (!settings.source && !settings.chunkGenerator && !init?.source) {
       throw new TypeError(
         'serve(req, sink, init) needs init.source: this route-level engine has no options.source',
       );
     }
+    // A prepared init was admitted by prepare().
+    if (init === undefined || !prepared.has(init)) {
+      const refusal = admit(req);
+      if (refusal) return refuse(req, sink, refusal);
+    }
     if (!needsPreparing(init)) return open(req, sink, init);
-    return prepare(req, init).then((preparation) =>
+    return prepareAdmitted(req, init).then((preparation) =>
       'init' in preparation
         ? open(req, sink, preparation.init)
         : respond(req, sink, preparation.answer, preparation.closeConnection),
     );
   }
 
-  /** Sends an answer instead of a stream. Refusals (400, 413, 500) are counted as rejections. */
+  /**
+   * Sends an answer instead of a stream; `counted`: a refusal among them (400, 413, 500) is counted
+   * here (an answer from `prepare()` was counted there).
+   */
   function respond(
     req: SseRequest,
     sink: SseSink,
     answer: SseAnswer,
     closeConnection = false,
+    counted = true,
   ): Promise<void> {
     const status = answer.status ?? 200;
-    if (REFUSALS.has(status)) metrics.rejected(req, status as RefusalStatus);
+    if (counted && REFUSALS.has(status)) metrics.rejected(req, status as RefusalStatus);
     const body = typeof answer.body === 'string' ? textEncoder.encode(answer.body) : answer.body;
     const headers: Record<string, string> = { ...answer.headers };
     if (body !== undefined) headers['Content-Length'] = String(body.byteLength);
@@ -313,7 +368,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     get prepares() {
       return settings.body !== undefined || settings.answer !== undefined;
     },
-    respond: (req, sink, answer) => respond(req, sink, answer),
+    respond: (req, sink, answer) => respond(req, sink, answer, false, false),
   };
 }
 
@@ -334,7 +389,7 @@ export type Preparation =
   | { readonly init: StreamInit; readonly answer?: undefined }
   | { readonly answer: SseAnswer; readonly init?: undefined; readonly closeConnection?: boolean };
 
-const REFUSALS = new Set([400, 413, 429, 500, 503]);
+const REFUSALS = new Set([400, 403, 413, 429, 500, 503]);
 const NEVER_ABORTED = new AbortController().signal;
 
 function checkedAnswer(answer: SseAnswer): SseAnswer {

@@ -4,8 +4,11 @@ import type { SseRequest } from '../adapter-kit/request.js';
 /** Why a stream ended; `expired`: it reached `maxStreamDuration`. */
 export type CloseReason = 'client' | 'end' | 'error' | 'expired' | 'shutdown' | 'slow-consumer';
 
-/** The status of a request answered without a stream: a refused body (400, 413), a limit (429, 503), a failure (500). */
-export type RefusalStatus = 400 | 413 | 429 | 500 | 503;
+/**
+ * The status of a request answered without a stream: a refused body (400, 413), an origin or host
+ * not allowed (403), a limit (429, 503), a failure (500).
+ */
+export type RefusalStatus = 400 | 403 | 413 | 429 | 500 | 503;
 
 /**
  * Told of everything that happens to streams, to feed Prometheus, OpenTelemetry or logs.

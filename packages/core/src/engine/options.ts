@@ -102,6 +102,25 @@ export interface SseOptions {
    * rebalance long-lived streams across servers. Default: no limit.
    */
   maxStreamDuration?: number | undefined;
+  /**
+   * Origins allowed to open a stream (`['https://app.example', 'same-origin']`): a request whose
+   * `Origin` is not listed gets a 403 (CSRF protection for cookie-authenticated streams). A
+   * request without `Origin` passes. `'same-origin'` allows the request's own origin. Default: any.
+   */
+  allowedOrigins?: readonly string[] | undefined;
+  /**
+   * `Host` headers this server answers to (`['localhost', '127.0.0.1:3000']`); any other gets a
+   * 403 (DNS-rebinding protection for servers on localhost). Default: any.
+   */
+  allowedHosts?: readonly string[] | undefined;
+  /**
+   * New streams per key as a token bucket: `capacity` at once, refilled at `refillPerSecond`;
+   * past it a 429 with `Retry-After`, before a slot is taken, so a reconnect storm from one user
+   * or address cannot take every slot. A key of `undefined` is not limited.
+   */
+  rateLimit?:
+    | { key: (req: SseRequest) => string | undefined; capacity: number; refillPerSecond: number }
+    | undefined;
 }
 
 /** The options of a route-level stream (each adapter's `sseRoute()`): every option but the matcher. */
@@ -143,6 +162,9 @@ export const OPTION_KEYS: ReadonlySet<string> = new Set([
   'answer',
   'endEvent',
   'maxStreamDuration',
+  'allowedOrigins',
+  'allowedHosts',
+  'rateLimit',
 ]);
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** The longest delay a timer takes (2^31 - 1 ms). */
@@ -183,6 +205,10 @@ export interface Settings {
   /** Encoded once. */
   endEvent: Uint8Array | undefined;
   maxStreamDuration: number | undefined;
+  /** Lower-cased. */
+  allowedOrigins: ReadonlySet<string> | undefined;
+  allowedHosts: ReadonlySet<string> | undefined;
+  rateLimit: SseOptions['rateLimit'];
 }
 
 export function resolveOptions(options: SseOptions, context: EngineContext): Settings {
@@ -360,7 +386,47 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
     answer,
     endEvent,
     maxStreamDuration,
+    allowedOrigins: lowerCaseSet('options.allowedOrigins', given('allowedOrigins')),
+    allowedHosts: lowerCaseSet('options.allowedHosts', given('allowedHosts')),
+    rateLimit: resolveRateLimit(given('rateLimit')),
   };
+}
+
+function lowerCaseSet(
+  where: string,
+  list: readonly string[] | undefined,
+): ReadonlySet<string> | undefined {
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw invalid(where, 'a non-empty array of strings', list);
+  }
+  for (const entry of list) {
+    if (typeof entry !== 'string' || entry === '' || /\s/.test(entry)) {
+      throw invalid(where, 'non-empty strings without whitespace', entry);
+    }
+  }
+  return new Set(list.map((entry: string) => entry.toLowerCase()));
+}
+
+function resolveRateLimit(option: SseOptions['rateLimit']): SseOptions['rateLimit'] {
+  if (option === undefined) return undefined;
+  assertPlainObject('options.rateLimit', option);
+  assertFunction('options.rateLimit.key', option.key);
+  if (!Number.isSafeInteger(option.capacity) || option.capacity < 1) {
+    throw invalid('options.rateLimit.capacity', 'a positive integer of streams', option.capacity);
+  }
+  if (
+    typeof option.refillPerSecond !== 'number' ||
+    !(option.refillPerSecond > 0) ||
+    !Number.isFinite(option.refillPerSecond)
+  ) {
+    throw invalid(
+      'options.rateLimit.refillPerSecond',
+      'a positive number of streams per second',
+      option.refillPerSecond,
+    );
+  }
+  return option;
 }
 
 const BODY_TYPES = new Set<BodyType>(['json', 'text', 'bytes']);
