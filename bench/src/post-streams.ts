@@ -44,9 +44,8 @@ interface Running {
   close(): Promise<void>;
 }
 
-const listenNode = async (server: Server): Promise<Running> => {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+/** A listening node:http server as a `Running`: its URL, and a close that drops every connection. */
+function running(server: Server): Running {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -56,6 +55,12 @@ const listenNode = async (server: Server): Promise<Running> => {
         server.close(() => resolve());
       }),
   };
+}
+
+const listenNode = async (server: Server): Promise<Running> => {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return running(server);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -132,15 +137,7 @@ const ADAPTERS: Record<string, Starter> = {
         resolve(s as Server),
       );
     });
-    const { port } = server.address() as AddressInfo;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      close: () =>
-        new Promise((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    };
+    return running(server);
   },
   uws: async (options) => {
     const app = uWS.App().post('/', uwsRoute(options));

@@ -1,4 +1,5 @@
 import { describeValue } from '../util/validate.js';
+import type { SseHeaders } from './request.js';
 
 /** How a stream wants the request body: parsed JSON, UTF-8 text, or the bytes as they came. */
 export type BodyType = 'json' | 'text' | 'bytes';
@@ -50,12 +51,19 @@ const encoder = new TextEncoder();
  */
 class RequestBody implements SseRequestBody {
   readonly #source: BodySource;
-  readonly #declared: number | undefined;
+  /** The declared `Content-Length`, or where to read it when the body is read (not per request). */
+  readonly #contentLength: string | null | undefined | SseHeaders;
   #read: Promise<Uint8Array> | undefined;
 
-  constructor(source: BodySource, contentLength: string | null | undefined) {
+  constructor(source: BodySource, contentLength: string | null | undefined | SseHeaders) {
     this.#source = source;
-    this.#declared = contentLength == null ? undefined : Number(contentLength);
+    this.#contentLength = contentLength;
+  }
+
+  get #declared(): number | undefined {
+    const given = this.#contentLength;
+    const value = typeof given === 'object' && given !== null ? given.get('content-length') : given;
+    return value == null ? undefined : Number(value);
   }
 
   /** What the framework parsed, when it did; `NOT_PARSED` otherwise. */
@@ -69,9 +77,8 @@ class RequestBody implements SseRequestBody {
   bytes(maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<Uint8Array> {
     const parsed = this.#parsed;
     if (parsed !== NOT_PARSED) return Promise.resolve(bytesOfParsed(parsed));
-    if (this.#declared !== undefined && this.#declared > maxBytes) {
-      return Promise.reject(tooLarge(maxBytes));
-    }
+    const declared = this.#declared;
+    if (declared !== undefined && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
     this.#read ??= readAll(this.#source as Exclude<BodySource, { parsed: unknown }>, maxBytes);
     return this.#read;
   }
@@ -111,7 +118,7 @@ const NOT_PARSED = Symbol('not parsed');
 /** The body reader of a request view over `source` (see {@link SseRequestBody}). */
 export function createRequestBody(
   source: BodySource,
-  contentLength?: string | null,
+  contentLength?: string | null | SseHeaders,
 ): SseRequestBody {
   return new RequestBody(source, contentLength);
 }

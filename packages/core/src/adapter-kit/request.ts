@@ -63,7 +63,8 @@ export function createRequestView(init: RequestViewInit): SseRequest {
     raw: init.raw,
   };
   if (init.body !== undefined)
-    view.body = createRequestBody(init.body, headers.get('content-length'));
+    // The headers, not the header: it is looked up only if the body is read.
+    view.body = createRequestBody(init.body, headers);
   return view;
 }
 
