@@ -11,6 +11,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { authorizeBench } from './authorize.js';
 import { crossNodeGroup } from './crossnode.js';
 import { clientCpu, cpuUs, latencyInto, round, sleep, waitForEvents } from './measure.js';
 import {
@@ -457,6 +458,10 @@ function payloadLabel(bytes: number): string {
 async function main() {
   if (process.argv.includes('--render')) {
     for (const file of await writeReports(await loadLatest())) log(`rewrote ${file}`);
+    return;
+  }
+  if (process.argv.includes('--authorize')) {
+    await authorizeBench(process.argv.includes('--quick'), log);
     return;
   }
   if (process.argv.includes('--post-streams')) {

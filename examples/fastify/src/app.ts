@@ -2,6 +2,7 @@ import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
   createPostStreams,
+  createPrivateStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
@@ -12,7 +13,11 @@ import {
   type Scoreboard,
 } from '@sse-middleware/example-kit';
 import sse, { sseReply } from '@sse-middleware/fastify';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 
 export interface AppOptions extends FastifyServerOptions {
   scoreboard?: Scoreboard;
@@ -28,6 +33,7 @@ export async function buildApp({
   const app = Fastify(fastifyOptions);
   const channel = createExampleChannel(env);
   const posts = createPostStreams(env);
+  const privates = createPrivateStreams(env);
 
   // Registered on the root instance, each applies to every route and to URLs no route answers.
   // The first registration that matches a request serves it: /score?stream=true is the score.
@@ -56,6 +62,8 @@ export async function buildApp({
         score: app.sseStreams.stats('score'),
         events: app.sseStreams.stats('events'),
         channel: channel.stats(),
+        private: app.sseStreams.stats('private'),
+        privateChannel: privates.stats(),
       },
       posts.generations(),
     ),
@@ -89,6 +97,12 @@ export async function buildApp({
       { sseStream: { name: 'chat-resume', ...posts.chatResume } },
       (_request, reply) => reply.sseStream(),
     );
+    // GET /private/events: a user's own stream (a JWT, a session cookie or a ticket).
+    streams.get(
+      '/private/events',
+      { sseStream: { name: 'private', ...privates.events } },
+      (_request, reply) => reply.sseStream(),
+    );
     // POST /chat/:id/stop stops a generation, wherever it runs.
     streams.post('/chat/:id/stop', async (request, reply) => {
       const path = new URL(request.url, 'http://localhost').pathname;
@@ -110,6 +124,36 @@ export async function buildApp({
         return reply.code(answer.status).send(answer.body);
       },
     );
+  });
+  await app.register(async (privateRoutes) => {
+    // The private POST routes issue tickets, publish to one user and kick one. The kit reads the
+    // body itself: keep it as a string, and answer a refused one (413) with a JSON { error } too.
+    privateRoutes.removeAllContentTypeParsers();
+    privateRoutes.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) =>
+      done(null, body),
+    );
+    privateRoutes.setErrorHandler((error: FastifyError, _request, reply) => {
+      const status = error.statusCode ?? 500;
+      const message = status < 500 ? error.message : 'internal server error';
+      return reply.code(status).send({ error: message });
+    });
+    for (const [path, privatePost] of privates.posts) {
+      privateRoutes.post<{ Body: string | undefined }>(
+        path,
+        { bodyLimit: MAX_PUBLISH_BYTES },
+        async (request, reply) => {
+          const header = (name: string) => {
+            const value = request.headers[name];
+            return Array.isArray(value) ? value.join(', ') : value;
+          };
+          const answer = await privatePost(header, request.body ?? '');
+          return reply
+            .code(answer.status)
+            .headers(answer.headers ?? {})
+            .send(answer.body);
+        },
+      );
+    }
   });
   return app;
 }

@@ -2,6 +2,7 @@ import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
   createPostStreams,
+  createPrivateStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
@@ -45,6 +46,24 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   app.post('/v1/chat/completions', completions);
   app.post('/chat', chatStart);
   app.get('/chat/:id/stream', chatResume);
+  // GET /private/events: a user's own stream (a JWT, a session cookie or a ticket); the private
+  // POST routes issue tickets, publish to one user and kick one.
+  const privates = createPrivateStreams(env);
+  const privateEvents = sseRoute(privates.events);
+  app.get('/private/events', privateEvents);
+  for (const [path, privatePost] of privates.posts) {
+    app.post(
+      path,
+      bodyLimit({
+        maxSize: MAX_PUBLISH_BYTES,
+        onError: (c) => c.json({ error: `the body is over ${MAX_PUBLISH_BYTES} bytes` }, 413),
+      }),
+      async (c) => {
+        const answer = await privatePost((name) => c.req.header(name), await c.req.text());
+        return c.json(answer.body, answer.status as ContentfulStatusCode, answer.headers);
+      },
+    );
+  }
   app.post('/chat/:id/stop', async (c) => {
     const { status, body } = await posts.stop(c.req.path);
     return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
@@ -62,6 +81,8 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
           score: score.engine.stats(),
           events: events.engine.stats(),
           channel: channel.stats(),
+          private: privateEvents.engine.stats(),
+          privateChannel: privates.stats(),
         },
         posts.generations(),
       ),
@@ -88,7 +109,7 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
     closeStreams: async () => {
       await Promise.all(
-        [score, events, polling, completions, chatStart, chatResume].map((layer) =>
+        [score, events, polling, completions, chatStart, chatResume, privateEvents].map((layer) =>
           layer.close({ timeout: 2000 }),
         ),
       );

@@ -38,4 +38,22 @@ export {
   parseCompletionRequest,
 } from './openai.js';
 export { createPostStreams, type PostStreams } from './post-streams.js';
+export {
+  cookieValue,
+  createPrivateStreams,
+  DEFAULT_JWT_SECRET,
+  type HeaderLookup,
+  PRIVATE_DISCONNECT_CHANNEL,
+  PRIVATE_REALM,
+  PRIVATE_STREAM_KEY,
+  PRIVATE_TICKET_PREFIX,
+  type PrivateAnswer,
+  type PrivatePost,
+  type PrivateSettings,
+  type PrivateStreams,
+  privateSettingsFromEnv,
+  SESSION_COOKIE,
+  TICKET_TTL_MS,
+  userTopic,
+} from './private.js';
 export { createScoreboard, type Scoreboard } from './scoreboard.js';

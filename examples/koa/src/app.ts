@@ -2,9 +2,11 @@ import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
   createPostStreams,
+  createPrivateStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
+  type PrivateAnswer,
   processMetrics,
   publishRequest,
   readBody,
@@ -39,10 +41,30 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
   const chatStart = sseRoute(posts.chatStart);
   const chatResume = sseRoute(posts.chatResume);
+  // GET /private/events: a user's own stream (a JWT, a session cookie or a ticket); the private
+  // POST routes issue tickets, publish to one user and kick one.
+  const privates = createPrivateStreams(env);
+  const privateEvents = sseRoute(privates.events);
 
   /** The app's routes without streaming: what a user already has. */
   const routes: Koa.Middleware = async (ctx, next) => {
-    if (ctx.path === '/v1/chat/completions' && ctx.method === 'POST') {
+    const privatePost = privates.posts.get(ctx.path);
+    if (ctx.path === '/private/events' && ctx.method === 'GET') {
+      await privateEvents(ctx, next);
+    } else if (privatePost && ctx.method === 'POST') {
+      const read = await readBody(ctx.req);
+      const answer: PrivateAnswer | null =
+        'text' in read
+          ? await privatePost((name) => ctx.get(name) || undefined, read.text)
+          : read.answer;
+      if (!answer) {
+        ctx.respond = false; // the client has gone
+        return;
+      }
+      ctx.set(answer.headers ?? {});
+      ctx.status = answer.status;
+      ctx.body = answer.body;
+    } else if (ctx.path === '/v1/chat/completions' && ctx.method === 'POST') {
       await completions(ctx, next);
     } else if (ctx.path === '/chat' && ctx.method === 'POST') {
       await chatStart(ctx, next);
@@ -82,6 +104,8 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
           score: score.engine.stats(),
           events: events.engine.stats(),
           channel: channel.stats(),
+          private: privateEvents.engine.stats(),
+          privateChannel: privates.stats(),
         },
         posts.generations(),
       );
@@ -99,7 +123,7 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
     closeStreams: async () => {
       await Promise.all(
-        [score, events, polling, completions, chatStart, chatResume].map((layer) =>
+        [score, events, polling, completions, chatStart, chatResume, privateEvents].map((layer) =>
           layer.close({ timeout: 2000 }),
         ),
       );

@@ -3,9 +3,11 @@ import { uriMatch, wrapDelay, wrapSseEvent } from '@sse-middleware/core';
 import {
   createExampleChannel,
   createPostStreams,
+  createPrivateStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
+  type PrivateAnswer,
   processMetrics,
   publishRequest,
   readBody,
@@ -13,11 +15,24 @@ import {
 } from '@sse-middleware/example-kit';
 import { sseMiddleware, sseRoute } from '@sse-middleware/node-http';
 
-function sendJson(res: ServerResponse, status: number, body: unknown) {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Readonly<Record<string, string>>,
+) {
   if (res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
 }
+
+/** A request header as the kit reads it: several values joined. */
+const headerOf =
+  (req: IncomingMessage) =>
+  (name: string): string | undefined => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
 
 export interface AppOptions {
   scoreboard?: Scoreboard;
@@ -34,6 +49,10 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
   const chatStart = sseRoute(posts.chatStart);
   const chatResume = sseRoute(posts.chatResume);
+  // GET /private/events: a user's own stream (a JWT, a session cookie or a ticket); the private
+  // POST routes issue tickets, publish to one user and kick one.
+  const privates = createPrivateStreams(env);
+  const privateEvents = sseRoute(privates.events);
 
   /** The app without streaming: what a user already has. */
   async function handler(req: IncomingMessage, res: ServerResponse) {
@@ -46,6 +65,14 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
           ? await publishRequest(channel, read.text, req.headers['content-type'])
           : read.answer;
       return answer && sendJson(res, answer.status, answer.body);
+    }
+    if (path === '/private/events' && req.method === 'GET') return privateEvents(req, res);
+    const privatePost = privates.posts.get(path);
+    if (privatePost && req.method === 'POST') {
+      const read = await readBody(req as AsyncIterable<Uint8Array>);
+      const answer: PrivateAnswer | null =
+        'text' in read ? await privatePost(headerOf(req), read.text) : read.answer;
+      return answer && sendJson(res, answer.status, answer.body, answer.headers);
     }
     if (path === '/v1/chat/completions' && req.method === 'POST') return completions(req, res);
     if (path === '/chat' && req.method === 'POST') return chatStart(req, res);
@@ -72,6 +99,8 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
             score: withScore.engine.stats(),
             events: withEvents.engine.stats(),
             channel: channel.stats(),
+            private: privateEvents.engine.stats(),
+            privateChannel: privates.stats(),
           },
           posts.generations(),
         ),
@@ -94,8 +123,8 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */
     closeStreams: async () => {
       await Promise.all(
-        [withEvents, withScore, withStreams, completions, chatStart, chatResume].map((layer) =>
-          layer.close({ timeout: 2000 }),
+        [withEvents, withScore, withStreams, completions, chatStart, chatResume, privateEvents].map(
+          (layer) => layer.close({ timeout: 2000 }),
         ),
       );
     },

@@ -4,10 +4,12 @@ import { requestTarget, uriMatch, wrapDelay, wrapSseEvent } from '@sse-middlewar
 import {
   createExampleChannel,
   createPostStreams,
+  createPrivateStreams,
   createScoreboard,
   echoRequest,
   eventsStreamOptions,
   MAX_PUBLISH_BYTES,
+  type PrivatePost,
   processMetrics,
   publishRequest,
   type Scoreboard,
@@ -17,12 +19,13 @@ import { guardFraming, sse, sseRoute, type UwsRequestCopy } from '@sse-middlewar
 interface Reply {
   status: number;
   body: unknown;
+  headers?: Readonly<Record<string, string>>;
 }
 
-function send(res: uWS.HttpResponse, { status, body }: Reply, method = 'GET'): void {
-  res
-    .writeStatus(`${status} ${STATUS_CODES[status]}`)
-    .writeHeader('Content-Type', 'application/json');
+function send(res: uWS.HttpResponse, { status, body, headers }: Reply, method = 'GET'): void {
+  res.writeStatus(`${status} ${STATUS_CODES[status]}`);
+  for (const [name, value] of Object.entries(headers ?? {})) res.writeHeader(name, value);
+  res.writeHeader('Content-Type', 'application/json');
   if (method === 'HEAD') res.endWithoutBody();
   else res.end(JSON.stringify(body));
 }
@@ -67,6 +70,8 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
         score: scores.engine.stats(),
         events: events.engine.stats(),
         channel: channel.stats(),
+        private: privateEvents.engine.stats(),
+        privateChannel: privates.stats(),
       };
       return { status: 200, body: processMetrics(sse, posts.generations()) };
     }
@@ -85,6 +90,31 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
       console.error('[uws example] publish failed:', error);
       return { status: 500, body: { error: 'internal server error' } };
     }
+  }
+
+  /** A private POST route: reads the body (within {@link MAX_PUBLISH_BYTES}), the kit answers. */
+  function privateRoute(post: PrivatePost) {
+    return guardFraming((res: uWS.HttpResponse, req: uWS.HttpRequest) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      // The request is only valid while this handler runs: copy its headers before any await.
+      const headers = new Map<string, string>();
+      req.forEach((key, value) => {
+        const seen = headers.get(key);
+        headers.set(key, seen === undefined ? value : `${seen}, ${value}`);
+      });
+      void readBody(res)
+        .then((body): Promise<Reply> | Reply =>
+          body === undefined
+            ? { status: 413, body: { error: `the body is over ${MAX_PUBLISH_BYTES} bytes` } }
+            : post((name) => headers.get(name), body),
+        )
+        .then((reply) => {
+          if (!aborted) res.cork(() => send(res, reply));
+        });
+    });
   }
 
   // Quickstart 1: GET <route>?stream=true streams that route's body once a second (10 streams at most).
@@ -111,6 +141,10 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
   // POST /chat starts a resumable generation; GET /chat/:id/stream resumes it after Last-Event-ID.
   const chatStart = sseRoute(posts.chatStart);
   const chatResume = sseRoute(posts.chatResume);
+  // GET /private/events: a user's own stream (a JWT, a session cookie or a ticket); the private
+  // POST routes issue tickets, publish to one user and kick one.
+  const privates = createPrivateStreams(env);
+  const privateEvents = sseRoute(privates.events);
 
   const app = uWS
     .App()
@@ -118,6 +152,7 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     // GETs first and yields the rest to the plain routes below.
     .get('/score', scores)
     .get('/events', events)
+    .get('/private/events', privateEvents)
     .get('/*', streams)
     // Streaming routes: each streams every request it gets (a parameter pattern, like a static
     // one, goes before `/*`). They refuse ambiguous framing themselves.
@@ -179,14 +214,17 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
         );
       }),
     );
+  // POST /private/ticket, /private/publish, /private/kick (uWS matches a static pattern first, in
+  // whatever order the routes were added).
+  for (const [path, post] of privates.posts) app.post(path, privateRoute(post));
 
   return {
     app,
     /** Ends every stream gracefully (a final event and a retry hint), before the app closes. */
     closeStreams: async () => {
       await Promise.all(
-        [events, scores, streams, completions, chatStart, chatResume].map((handler) =>
-          handler.close({ timeout: 2000 }),
+        [events, scores, streams, completions, chatStart, chatResume, privateEvents].map(
+          (handler) => handler.close({ timeout: 2000 }),
         ),
       );
     },

@@ -1,10 +1,10 @@
-import { request } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { framingContractTests } from './example-framing.js';
 import { hostileClientTests, MEMORY_ID, spawnExampleMain } from './example-hostile.js';
 import { postStreamContractTests } from './example-post-streams.js';
+import { privateStreamContractTests } from './example-private.js';
 import type { ConformanceServer } from './harness.js';
-import { afterHeadComment, fetchRaw, openStream, type RawStream } from './http-client.js';
+import { afterHeadComment, fetchRaw, openStream, postBody, type RawStream } from './http-client.js';
 
 export interface ExampleHarness {
   /** The server's name, e.g. `fastify`. */
@@ -194,6 +194,8 @@ export function describeExampleContract(example: ExampleHarness): void {
     describe('request smuggling and pipelining', () =>
       framingContractTests({ serve, postPublish }));
     describe('POST, per-request and resumable streams', () => postStreamContractTests(serve));
+    describe('private streams: tokens, cookies, tickets, kicks', () =>
+      privateStreamContractTests(serve));
 
     describe('hostile clients and restarts', () =>
       hostileClientTests({
@@ -205,39 +207,16 @@ export function describeExampleContract(example: ExampleHarness): void {
 }
 
 /** POSTs a body to /publish and returns the status and the parsed JSON answer. */
-function postPublish(
+async function postPublish(
   url: string,
   body: string,
   contentType: string,
 ): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/publish`,
-      {
-        method: 'POST',
-        headers: { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) },
-        agent: false,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-          } catch {
-            reject(
-              new Error(
-                `POST /publish answered ${res.statusCode} with a body that is not JSON: ${text}`,
-              ),
-            );
-          }
-        });
-      },
+  const answer = await postBody(`${url}/publish`, body, { 'Content-Type': contentType });
+  if (answer.body === undefined) {
+    throw new Error(
+      `POST /publish answered ${answer.status} with a body that is not JSON: ${answer.text}`,
     );
-    req.on('error', reject);
-    req.end(body);
-  });
+  }
+  return { status: answer.status, body: answer.body };
 }

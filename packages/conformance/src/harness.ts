@@ -58,6 +58,24 @@ export interface FixtureOptions {
 export interface RouteFixtureOptions {
   /** Parse JSON bodies with the framework's own parser before the route runs. */
   frameworkBody?: boolean;
+  /**
+   * The framework's own auth runs before the route (a Fastify `onRequest` hook, Koa or Hono
+   * middleware, Express-style middleware): {@link fixtureUser} of the `Authorization` header sets
+   * the framework's user, a request without one is answered 401 by the framework itself, and the
+   * route streams with `init.principal` set to that user (capability `frameworkAuth`).
+   */
+  frameworkAuth?: boolean;
+}
+
+/**
+ * The user of the fixtures' framework auth: `Authorization: Bearer <lower-case name>` stands in
+ * for a verified token.
+ */
+export function fixtureUser(
+  authorization: string | undefined | null,
+): { key: string; topics: string[] } | undefined {
+  const match = /^Bearer ([a-z]+)$/.exec(authorization ?? '');
+  return match ? { key: match[1]!, topics: [`user:${match[1]}`] } : undefined;
 }
 
 /** A capability is `true`, or the reason why this server cannot do it. */
@@ -72,6 +90,8 @@ export interface Capabilities {
   secondMiddleware?: true | string;
   /** `startRoute()` honours {@link RouteFixtureOptions.frameworkBody}. */
   frameworkBody?: true | string;
+  /** `startRoute()` honours {@link RouteFixtureOptions.frameworkAuth}. */
+  frameworkAuth?: true | string;
 }
 
 export const CORS_ORIGIN = 'https://app.example';

@@ -195,3 +195,51 @@ export async function until(check: () => boolean, what: string, timeoutMs = 5000
     await sleep(10);
   }
 }
+
+export interface JsonResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+  text: string;
+}
+
+/** A POST with a body, over its own connection; the answer's JSON parsed when it is JSON. */
+export function postBody(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': String(Buffer.byteLength(body)),
+          ...headers,
+        },
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, text });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}

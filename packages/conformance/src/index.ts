@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import type { ConformanceHarness } from './harness.js';
 import { admissionTests } from './suite/admission.js';
+import { authorizationTests } from './suite/authorization.js';
 import { backpressureTests } from './suite/backpressure.js';
 import { clientTests } from './suite/clients.js';
 import { crossServerTests } from './suite/cross-server.js';
@@ -40,6 +41,7 @@ export {
   type ConformanceServer,
   type EchoBody,
   type FixtureOptions,
+  fixtureUser,
   type InnerAnswer,
   type InnerHeaders,
   innerAbortCount,
@@ -89,5 +91,7 @@ export function describeConformance(harness: ConformanceHarness): void {
     describe('framing and pipelining', () => framingTests(harness));
     describe('POST, per-request, finite and resumable streams', () => postStreamTests(harness));
     describe('admission: origins, hosts, rate of new streams', () => admissionTests(harness));
+    describe('authorization: principals, topics, expiry, revocation, tickets', () =>
+      authorizationTests(harness));
   });
 }

@@ -27,6 +27,7 @@ export {
   socketHasStream,
 } from './adapter-kit/stream-socket.js';
 export { createWebStreamSink, type WebStreamSink } from './adapter-kit/web-stream-sink.js';
+export { parseDisconnectMessage } from './api/disconnect-bus.js';
 export { resolveMatch } from './api/matchers.js';
 export { createSseEngine } from './engine/engine.js';
 export { mergeHeaders } from './engine/headers.js';

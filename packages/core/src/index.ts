@@ -8,6 +8,14 @@
 export { type BodyType, SseBodyError, type SseRequestBody } from './adapter-kit/body.js';
 export { requestTarget, type SseHeaders, type SseRequest } from './adapter-kit/request.js';
 export {
+  type Authorize,
+  type AuthorizeContext,
+  type DenyOptions,
+  deny,
+  type SseDenial,
+  type SsePrincipal,
+} from './api/authorization.js';
+export {
   type Channel,
   type ChannelEvent,
   type ChannelOptions,
@@ -23,6 +31,11 @@ export {
   SseSerializeError,
   type SubscribeOptions,
 } from './api/channel.js';
+export {
+  createDisconnectBus,
+  type DisconnectBus,
+  type DisconnectMessage,
+} from './api/disconnect-bus.js';
 export {
   acceptEventStream,
   allOf,
@@ -45,6 +58,7 @@ export {
   SseStreamExistsError,
   SseStreamLimitError,
   type StartedStream,
+  type StreamOwnership,
 } from './api/resumable.js';
 export {
   createMemoryResumableStore,
@@ -63,6 +77,13 @@ export {
   type ReplayResult,
   type StoredEvent,
 } from './api/store.js';
+export {
+  createMemoryTicketStore,
+  createStreamTickets,
+  type StreamTickets,
+  type StreamTicketsOptions,
+  type TicketStore,
+} from './api/tickets.js';
 export {
   type ChannelEvents,
   type ConnectionErrorEvent,
@@ -112,6 +133,7 @@ export {
   type SseRouteOptions,
 } from './engine/options.js';
 export type { SlowConsumerPolicy } from './engine/output.js';
+export { REAUTH_EVENT } from './engine/served-stream.js';
 export {
   encodeData,
   encodeEvent,

@@ -454,7 +454,7 @@ describe('channel: refused events', () => {
     expect((eventError as Error).message).toContain('publish(event)');
   });
 
-  it.each(['shutdown', 'error', 'replay-gap'])(
+  it.each(['shutdown', 'error', 'replay-gap', 'reauth'])(
     'rejects publish(%j), an event the library sends itself, with SseReservedEventError',
     async (name) => {
       const error = await refusedScenario({}, (c) => c.publish(name, 'forged'));
@@ -463,13 +463,13 @@ describe('channel: refused events', () => {
       expect(error).toBeInstanceOf(TypeError);
       expect((error as Error).name).toBe('SseReservedEventError');
       expect((error as Error).message).toBe(
-        `publish(${JSON.stringify(name)}): "${name}" is an event the library sends itself (error, shutdown, replay-gap); createChannel({ allowControlEvents: true }) allows publishing it`,
+        `publish(${JSON.stringify(name)}): "${name}" is an event the library sends itself (error, shutdown, replay-gap, reauth); createChannel({ allowControlEvents: true }) allows publishing it`,
       );
     },
   );
 
-  it('reserves exactly error, shutdown and replay-gap, in a frozen list', () => {
-    expect(CONTROL_EVENTS).toEqual(['error', 'shutdown', 'replay-gap']);
+  it('reserves exactly error, shutdown, replay-gap and reauth, in a frozen list', () => {
+    expect(CONTROL_EVENTS).toEqual(['error', 'shutdown', 'replay-gap', 'reauth']);
     expect(Object.isFrozen(CONTROL_EVENTS)).toBe(true);
   });
 

@@ -9,10 +9,11 @@ import type { FastifyInstance } from 'fastify';
  *
  * ```ts context=fastify-app
  * app.get('/health', async () => ({ streams: app.sseStreams.stats().open }));
+ * await app.sseStreams.disconnect({ key: 'alice', refuseFor: 60_000 }); // alice logged out
  * await app.sseStreams.close({ retry: 10_000 }); // before a deploy, with the server still up
  * ```
  */
-export interface SseStreams extends Pick<SseHandle, 'close'> {
+export interface SseStreams extends Pick<SseHandle, 'close' | 'disconnect'> {
   /**
    * The counters of one registration (the one given that `name` option), or of every
    * registration added up: `open` streams, bytes written, rejections…
@@ -24,6 +25,12 @@ export interface SseStreams extends Pick<SseHandle, 'close'> {
    * this by itself (in a `preClose` hook), with the default options.
    */
   close: SseHandle['close'];
+  /**
+   * Ends the streams of a principal key on every registration (`event: reauth`), and refuses the
+   * key for `refuseFor` ms; resolves with how many streams ended on this process. With the
+   * `disconnects` option, on every process too.
+   */
+  disconnect: SseHandle['disconnect'];
 }
 
 declare module 'fastify' {
@@ -72,6 +79,12 @@ function createSseStreams(engines: Engines): SseStreams {
     },
     async close(options) {
       await Promise.all([...engines.values()].map((engine) => engine.close(options)));
+    },
+    async disconnect(filter) {
+      const ended = await Promise.all(
+        [...engines.values()].map((engine) => engine.disconnect(filter)),
+      );
+      return ended.reduce((sum, count) => sum + count, 0);
     },
   };
 }

@@ -270,6 +270,35 @@ describe('fastify.sseStreams and shutdown', () => {
     expect(app.sseStreams.stats()).toMatchObject({ opened: 2, closed: 2 });
   });
 
+  it('sseStreams.disconnect({ key }) ends a user’s streams in every registration and counts them', async () => {
+    let app!: FastifyInstance;
+    const authorize = (req: { headers: { get(name: string): string | null } }) => {
+      const user = req.headers.get('x-user');
+      return user ? { key: user } : undefined;
+    };
+    const server = await serve(async (root) => {
+      app = root;
+      await root.register(sseMiddleware, { source: hang, authorize });
+      await root.register(sseMiddleware, {
+        requestMatcher: uriMatch('/live'),
+        source: hang,
+        authorize,
+      });
+      await root.register(innerApp);
+    });
+    const streams = [
+      await openStream(`${server.url}/?stream=true`, { headers: { 'x-user': 'alice' } }),
+      await openStream(`${server.url}/live`, { headers: { 'x-user': 'alice' } }),
+      await openStream(`${server.url}/live`, { headers: { 'x-user': 'bob' } }),
+    ];
+    await until(() => app.sseStreams.stats().open === 3, 'three streams');
+    expect(await app.sseStreams.disconnect({ key: 'alice' })).toBe(2);
+    await Promise.all([streams[0]!.ended, streams[1]!.ended]);
+    expect(streams[1]!.text).toContain('event: reauth\ndata: {"reason":"revoked"}\n\n');
+    expect(streams[2]!.isEnded).toBe(false);
+    for (const stream of streams) stream.destroy();
+  });
+
   it('refuses a second registration with the same name', async () => {
     const app = Fastify();
     onTestFinished(() => app.close());

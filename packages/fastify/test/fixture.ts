@@ -4,6 +4,7 @@ import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
+  fixtureUser,
   innerResponse,
   innerSlowResponse,
 } from '@sse-middleware/conformance';
@@ -76,7 +77,20 @@ export const harness: ConformanceHarness = {
       app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
     }
     await app.register(sseReply, options);
-    app.all('/route', (_request, reply) => reply.sseStream());
+    if (fixture.frameworkAuth) {
+      // Fastify's own auth: an onRequest hook sets request.user, or answers 401 itself.
+      app.decorateRequest('user', null);
+      app.addHook('onRequest', async (request, reply) => {
+        const user = fixtureUser(request.headers.authorization);
+        if (!user) return reply.code(401).header('WWW-Authenticate', 'Bearer').send();
+        (request as { user?: unknown }).user = user;
+      });
+      app.all('/route', (request, reply) =>
+        reply.sseStream({ principal: (request as { user?: { key: string } }).user }),
+      );
+    } else {
+      app.all('/route', (_request, reply) => reply.sseStream());
+    }
     const server = await listen(app);
     return { ...server, shutdownStreams: (closeOptions) => app.sseStreams.close(closeOptions) };
   },

@@ -5,6 +5,7 @@ import {
   type ConformanceHarness,
   type ConformanceServer,
   type FixtureOptions,
+  fixtureUser,
   innerResponse,
   innerSlowResponse,
   listening,
@@ -17,7 +18,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type HonoSseOptions, type HonoSseRouteOptions, sse, sseRoute } from '../src/index.js';
 
 /** Marks a request the inner app answered, so that `failingUpstream` only fails streamed ones. */
-type FixtureEnv = { Variables: { answeredByInnerApp: boolean } };
+type FixtureEnv = {
+  Variables: { answeredByInnerApp: boolean; user: { key: string; topics: string[] } | undefined };
+};
 
 /** The conformance suite's inner app, as a catch-all Hono handler. */
 export const innerApp: MiddlewareHandler<FixtureEnv> = async (c) => {
@@ -90,7 +93,18 @@ async function startRoute(options: HonoSseRouteOptions, fixture: RouteFixtureOpt
     });
   }
   const route = sseRoute(options);
-  app.all('/route', route);
+  if (fixture.frameworkAuth) {
+    // Hono auth middleware: sets c.var.user, or answers 401 itself.
+    app.use('/route', async (c, next) => {
+      const user = fixtureUser(c.req.header('authorization'));
+      if (!user) return c.body(null, 401, { 'WWW-Authenticate': 'Bearer' });
+      c.set('user', user);
+      await next();
+    });
+    app.all('/route', (c) => route.respond(c, { principal: c.get('user') }));
+  } else {
+    app.all('/route', route);
+  }
   return { ...(await listen(app)), shutdownStreams: route.close };
 }
 

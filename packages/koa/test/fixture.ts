@@ -5,6 +5,7 @@ import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
+  fixtureUser,
   innerResponse,
   innerSlowResponse,
   listenNode,
@@ -63,7 +64,24 @@ export const harness: ConformanceHarness = {
     logUnexpectedErrors(app);
     if (fixture.frameworkBody) app.use(bodyParser());
     const route = sseRoute(options);
-    app.use((ctx, next) => (ctx.path === '/route' ? route(ctx, next) : next()));
+    if (fixture.frameworkAuth) {
+      // Koa auth middleware: sets ctx.state.user, or answers 401 itself.
+      app.use(async (ctx, next) => {
+        const user = fixtureUser(ctx.get('authorization'));
+        if (!user) {
+          ctx.status = 401;
+          ctx.set('WWW-Authenticate', 'Bearer');
+          return;
+        }
+        ctx.state.user = user;
+        await next();
+      });
+      app.use((ctx, next) =>
+        ctx.path === '/route' ? route.respond(ctx, { principal: ctx.state.user }) : next(),
+      );
+    } else {
+      app.use((ctx, next) => (ctx.path === '/route' ? route(ctx, next) : next()));
+    }
     return { ...(await listen(app)), shutdownStreams: route.close };
   },
 };

@@ -4,6 +4,7 @@ import {
   CORS_ORIGIN,
   type ConformanceHarness,
   type ConformanceServer,
+  fixtureUser,
   type InnerAnswer,
   innerResponse,
   innerSlowResponse,
@@ -55,6 +56,16 @@ export const harness: ConformanceHarness = {
     const server = await listen((req, res) => {
       if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/route') {
         res.writeHead(404).end();
+        return;
+      }
+      if (fixture.frameworkAuth) {
+        // Express-style auth middleware: sets req.user, or answers 401 itself.
+        const user = fixtureUser(req.headers.authorization);
+        if (!user) {
+          res.writeHead(401, { 'WWW-Authenticate': 'Bearer' }).end();
+          return;
+        }
+        void route.respond(req, res, { principal: user });
         return;
       }
       if (!fixture.frameworkBody) {

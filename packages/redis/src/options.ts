@@ -120,10 +120,14 @@ export function resolveOptions(options: RedisStoreOptions): Settings {
   };
 }
 
-/** The `url` or `client` option, checked: exactly one of them. */
+/**
+ * The `url` or `client` option, checked: exactly one of them. `oneNode` says why a Cluster
+ * client is refused.
+ */
 export function resolveConnection(
   where: string,
   options: Pick<RedisStoreOptions, 'url' | 'client'>,
+  oneNode = 'a stream lives on one node',
 ): Settings['connection'] {
   const { url, client } = options;
   if ((url === undefined) === (client === undefined)) {
@@ -145,7 +149,7 @@ export function resolveConnection(
     if (candidate['isCluster'] === true) {
       throw invalid(
         `${where}.client`,
-        'a client of one Redis server (new Redis(…)), not a Cluster: a stream lives on one node',
+        `a client of one Redis server (new Redis(…)), not a Cluster: ${oneNode}`,
         'a Cluster client',
       );
     }

@@ -99,6 +99,8 @@ export const harness: ConformanceHarness = {
       'the default chunk generator calls options.handler with the matching request itself: uWS cannot replay a request through its router, so no request is made and no header forwarded',
     secondMiddleware:
       'the default chunk generator calls options.handler, a plain function: no poll goes back through the routes, so no other SSE handler can see it',
+    frameworkAuth:
+      'uWebSockets.js has no middleware chain to run auth in front of a route: options.authorize is its auth step (tested above)',
     frameworkBody:
       'uWebSockets.js parses no bodies: a body reaches a handler only through res.onData, which sseRoute() reads itself',
   },

@@ -9,7 +9,7 @@ import {
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const FLAGS = [
+export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -24,16 +24,21 @@ interface PageState {
   __source: EventSource;
 }
 
+/** Fails with what is missing, and how to get it, when there is no Chromium. */
+export function assertChromium(): void {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM_PATH}. The test command installs it on Debian (node scripts/ensure-system-deps.mjs chromium); elsewhere install Chromium and set CHROMIUM_PATH.`,
+    );
+  }
+}
+
 /** Headless Chromium's own `EventSource`: the reference client. One browser per driver, one page per connection. */
 export function chromiumDriver(): ClientDriver {
   let browser: Promise<Browser> | undefined;
   const launch = () => {
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM_PATH}. The test command installs it on Debian (node scripts/ensure-system-deps.mjs chromium); elsewhere install Chromium and set CHROMIUM_PATH.`,
-      );
-    }
-    browser ??= chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS });
+    assertChromium();
+    browser ??= chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS });
     return browser;
   };
   return {

@@ -1,3 +1,4 @@
+import type { DisconnectMessage } from '../api/disconnect-bus.js';
 import type { CloseOptions, SseEngine } from '../engine/engine.js';
 
 /** What every adapter's `sse()` hands back besides the framework's own shape. */
@@ -10,6 +11,11 @@ export interface SseHandle {
    * otherwise waits for streams that never end.
    */
   close(options?: CloseOptions): Promise<void>;
+  /**
+   * Ends the streams of a principal key (see `SseEngine.disconnect`): `event: reauth`, then the
+   * end; `refuseFor` ms of 401 to its new streams; every process with `options.disconnects`.
+   */
+  disconnect(filter: DisconnectMessage): Promise<number>;
 }
 
 /** The framework's native handler (a listener, a middleware, a route handler) with its {@link SseHandle}. */
@@ -20,6 +26,7 @@ export function attachHandle<F extends object>(native: F, engine: SseEngine): Ss
   const handle: SseHandle = {
     engine,
     close: (options?: CloseOptions) => engine.close(options),
+    disconnect: (filter: DisconnectMessage) => engine.disconnect(filter),
   };
   return Object.assign(native, handle);
 }

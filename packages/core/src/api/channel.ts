@@ -66,7 +66,7 @@ export interface ChannelOptions {
   serializer?: ((value: unknown) => string) | undefined;
   /**
    * Let `publish` send the event names the library itself sends ({@link CONTROL_EVENTS}:
-   * `error`, `shutdown`, `replay-gap`). Default `false`: they are refused with
+   * `error`, `shutdown`, `replay-gap`, `reauth`). Default `false`: they are refused with
    * `SseReservedEventError`, so that no publisher (or client of a publish endpoint) can forge them.
    */
   allowControlEvents?: boolean | undefined;
@@ -108,6 +108,7 @@ export const CONTROL_EVENTS: readonly string[] = Object.freeze([
   'error',
   'shutdown',
   REPLAY_GAP_EVENT,
+  'reauth',
 ]);
 
 /** How much of a client's `Last-Event-ID` a `replay-gap` event echoes. */
@@ -133,6 +134,16 @@ export class SseSerializeError extends SseEncodeError {
 /** A `publish` of an event name the library reserves (see {@link CONTROL_EVENTS}). Nothing was published. */
 export class SseReservedEventError extends SseEncodeError {
   override name = 'SseReservedEventError';
+}
+
+/** The topics a subscriber asked for that its principal may read (all of those when it asked for none). */
+function allowedTopics(
+  asked: readonly string[] | undefined,
+  readable: readonly string[],
+): readonly string[] {
+  if (asked === undefined) return readable;
+  const may = new Set(readable);
+  return asked.filter((topic) => may.has(topic));
 }
 
 interface Subscriber {
@@ -314,9 +325,12 @@ export function createChannel<E extends object = EventMap>(
   ): ChunkSource {
     if (typeof subscribeOptions !== 'function') validateSubscribeOptions(subscribeOptions);
     const pushSource = (req: SseRequest, ctx: StreamContext): PushSubscription => {
-      const chosen =
+      let chosen =
         typeof subscribeOptions === 'function' ? subscribeOptions(req, ctx) : subscribeOptions;
       if (typeof subscribeOptions === 'function') validateSubscribeOptions(chosen);
+      const readable = ctx.principal?.topics;
+      if (readable !== undefined)
+        chosen = { ...chosen, topics: allowedTopics(chosen.topics, readable) };
       return {
         [PUSH_SOURCE]: (send) => subscribe(chosen as SubscribeOptions, ctx.lastEventId, send),
       };
@@ -352,7 +366,9 @@ export function createChannel<E extends object = EventMap>(
         const alreadyDelivered = replay.alreadyDelivered;
         const hasIt = (id: string) => replayed.has(id) || alreadyDelivered?.(id) === true;
         if (!replay.complete) {
-          const gap = replayGap(lastEventId, replay.events[0]?.id ?? null, replay.gapReason);
+          // The oldest event this subscriber may read: another topic's id is none of its business.
+          const oldest = replay.events.find((stored) => matches(subscriber, stored));
+          const gap = replayGap(lastEventId, oldest?.id ?? null, replay.gapReason);
           delivery.send(
             textEncoder.encode(encodeEvent({ event: REPLAY_GAP_EVENT, data: JSON.stringify(gap) })),
           );

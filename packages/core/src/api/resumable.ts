@@ -68,18 +68,34 @@ export interface ResumableStreams {
    * its events are kept in the store under `id`. Rejects with {@link SseStreamExistsError} when `id`
    * is taken.
    */
-  start(id: string, producer: ResumableProducer): Promise<StartedStream>;
-  /** What to answer a client that asks for `id` with this `Last-Event-ID` (see {@link ResumeAnswer}). */
-  resume(id: string, lastEventId?: string | undefined): Promise<ResumeAnswer>;
+  start(id: string, producer: ResumableProducer, options?: StreamOwnership): Promise<StartedStream>;
   /**
-   * Stops the producer of `id`, on whichever process runs it: an explicit call, unlike a
-   * client that leaves. `false` when no producer of `id` is running.
+   * What to answer a client that asks for `id` with this `Last-Event-ID` (see {@link ResumeAnswer}).
+   * A stream started with an `owner` is found only for that owner: anyone else gets the 404 of a
+   * stream that does not exist.
    */
-  stop(id: string): Promise<boolean>;
+  resume(
+    id: string,
+    lastEventId?: string | undefined,
+    options?: StreamOwnership,
+  ): Promise<ResumeAnswer>;
+  /**
+   * Stops the producer of `id` (of `options.owner`), on whichever process runs it: an explicit
+   * call, unlike a client that leaves. `false` when no such producer is running.
+   */
+  stop(id: string, options?: StreamOwnership): Promise<boolean>;
   /** Producers running on this process. */
   readonly running: number;
   /** Stops this process's producers (each ends `stopped`) and waits for their ends to be stored. */
   close(): Promise<void>;
+}
+
+/**
+ * Whose stream it is: the principal's key. Each owner has ids of its own, so a stream is resumed
+ * and stopped only by its owner, and another's `start('chat-1')` is a stream apart.
+ */
+export interface StreamOwnership {
+  owner?: string | undefined;
 }
 
 /** `start(id)` for an `id` that is already taken. */
@@ -187,9 +203,14 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
 
   let creating = 0;
 
-  async function start(id: string, producer: ResumableProducer): Promise<StartedStream> {
-    assertStreamId('start(id)', id);
+  async function start(
+    publicId: string,
+    producer: ResumableProducer,
+    ownership?: StreamOwnership,
+  ): Promise<StartedStream> {
+    assertStreamId('start(id)', publicId);
     assertFunction('start(id, producer)', producer);
+    const id = ownedId('start', publicId, ownership);
     // Counted before the store's answer, so concurrent starts cannot pass the limit together.
     if (producers.size + creating >= maxRunning) throw new SseStreamLimitError(maxRunning);
     creating += 1;
@@ -200,7 +221,7 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     } finally {
       creating -= 1;
     }
-    if (!created) throw new SseStreamExistsError(id);
+    if (!created) throw new SseStreamExistsError(publicId);
     const renew = () => store.renew(id, leaseMs).catch((error: unknown) => report(error, id));
     await renew();
     const renewal = setInterval(renew, Math.floor(leaseMs / 3));
@@ -228,7 +249,7 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
       producers.delete(id);
     });
     producers.set(id, { stop, done });
-    return { id, epoch, done };
+    return { id: publicId, epoch, done };
   }
 
   async function produce(
@@ -265,8 +286,13 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     return outcome;
   }
 
-  async function resume(id: string, lastEventId?: string): Promise<ResumeAnswer> {
-    assertStreamId('resume(id)', id);
+  async function resume(
+    publicId: string,
+    lastEventId?: string,
+    ownership?: StreamOwnership,
+  ): Promise<ResumeAnswer> {
+    assertStreamId('resume(id)', publicId);
+    const id = ownedId('resume', publicId, ownership);
     const given = parseEventId(lastEventId);
     const page = await store.read(id, given?.seq ?? 0);
     if (!page) return { status: 404 };
@@ -339,8 +365,9 @@ export function createResumableStreams(options: ResumableStreamsOptions = {}): R
     }
   }
 
-  async function stop(id: string): Promise<boolean> {
-    assertStreamId('stop(id)', id);
+  async function stop(publicId: string, ownership?: StreamOwnership): Promise<boolean> {
+    assertStreamId('stop(id)', publicId);
+    const id = ownedId('stop', publicId, ownership);
     const local = producers.get(id);
     if (local) {
       local.stop('stopped');
@@ -375,6 +402,21 @@ const OPTION_KEYS = new Set([
   'leaseMs',
   'onError',
 ]);
+
+/**
+ * The store's id of `id` for its owner: `<owner, URI-encoded> <id>`. A stream id has no
+ * whitespace, so no owned id is ever another owner's or an unowned one.
+ */
+function ownedId(method: string, id: string, ownership: StreamOwnership | undefined): string {
+  if (ownership === undefined) return id;
+  assertPlainObject(`${method}(…, options)`, ownership);
+  const { owner } = ownership;
+  if (owner === undefined) return id;
+  if (typeof owner !== 'string' || owner === '') {
+    throw invalid(`${method}(…, options).owner`, 'a non-empty string', owner);
+  }
+  return `${encodeURIComponent(owner)} ${id}`;
+}
 
 function assertStreamId(where: string, id: unknown): asserts id is string {
   if (typeof id !== 'string' || !STREAM_ID.test(id)) {

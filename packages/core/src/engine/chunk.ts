@@ -1,4 +1,5 @@
 import type { SseRequest } from '../adapter-kit/request.js';
+import type { SsePrincipal } from '../api/authorization.js';
 import type { SseEvent } from '../wire/encoder.js';
 
 /**
@@ -19,6 +20,8 @@ export interface StreamContext {
   readonly lastEventId: string | undefined;
   /** The request body as the `body` option asked for it (read before the stream started), else `undefined`. */
   readonly body?: unknown;
+  /** Who the stream is for, as `options.authorize` (or `init.principal`) said. */
+  readonly principal?: SsePrincipal | undefined;
 }
 
 /** Called once per tick, per connection, with the matching request. May be sync or async. */
@@ -44,6 +47,11 @@ export interface StreamInit {
   body?: unknown;
   /** Overrides `options.endEvent` for this stream. */
   endEvent?: SseEvent | null | undefined;
+  /**
+   * Who the stream is for, when the framework's own auth already said so (`request.user`):
+   * `options.authorize` is then not asked, and the stream is followed as if it had answered this.
+   */
+  principal?: SsePrincipal | undefined;
 }
 
 /**

@@ -1,9 +1,20 @@
 import { type BodyType, readBodyAs, SseBodyError } from '../adapter-kit/body.js';
 import type { SseRequest } from '../adapter-kit/request.js';
 import type { SseSink } from '../adapter-kit/sink.js';
+import {
+  type AuthorizeContext,
+  checkedPrincipal,
+  type SsePrincipal,
+} from '../api/authorization.js';
+import {
+  checkedDisconnect,
+  type DisconnectMessage,
+  parseDisconnectMessage,
+} from '../api/disconnect-bus.js';
 import { resolveMatch } from '../api/matchers.js';
 import { assertNonNegativeNumber, assertPlainObject, describeValue } from '../util/validate.js';
 import { encodeEvent, type SseEvent } from '../wire/encoder.js';
+import { expiredCredentials, PrincipalRegistry, runAuthorize } from './authority.js';
 import type { SseAnswer, StreamInit } from './chunk.js';
 import { createSlotPool, type EngineConnections } from './counter.js';
 import { createHeartbeat } from './heartbeat.js';
@@ -53,6 +64,12 @@ export interface SseEngine {
    * through it what fails around a stream, such as the wrapped handler of a request they pass on.
    */
   reportError(error: unknown, req: SseRequest): void;
+  /**
+   * Ends every open stream whose principal has `key`, with `event: reauth` (`{"reason":"revoked"}`),
+   * and for `refuseFor` ms answers its new streams with a 401. With `options.disconnects`, every
+   * engine on the bus does the same. Resolves with how many streams this engine ended.
+   */
+  disconnect(filter: DisconnectMessage): Promise<number>;
 }
 
 export interface CloseOptions {
@@ -127,6 +144,17 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       ? undefined
       : textEncoder.encode(encodeEvent({ retry: settings.retry }).slice(0, -1));
 
+  const principals = new PrincipalRegistry();
+  const unavailable = plainText(
+    503,
+    '503 Service Unavailable.\n\nThe credentials could not be checked in time.',
+    settings.retryAfter,
+  );
+  const stopHearing = settings.disconnects?.subscribe((message) => {
+    const checked = parseDisconnectMessage(message);
+    if (checked) principals.disconnect(checked);
+  });
+
   const openStreams = new Set<ServedStream>();
   const forget = (stream: ServedStream) => {
     openStreams.delete(stream);
@@ -164,7 +192,8 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     if (init !== undefined && prepared.has(init)) return false;
     return (
       (settings.body !== undefined && !(init !== undefined && 'body' in init)) ||
-      settings.answer !== undefined
+      settings.answer !== undefined ||
+      (settings.authorize !== undefined && init?.principal === undefined)
     );
   }
 
@@ -179,8 +208,24 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     return preparation;
   }
 
-  /** Reads the body and asks `options.answer`, for a request already admitted. */
+  /**
+   * Asks `options.authorize` (unless the init has its principal), reads the body and asks
+   * `options.answer`, for a request already admitted.
+   */
   async function prepareAdmitted(req: SseRequest, init?: StreamInit): Promise<Preparation> {
+    let principal = init?.principal;
+    const authorize = settings.authorize;
+    if (authorize && principal === undefined) {
+      const authorization = await runAuthorize(
+        (ctx) => authorize(req, ctx),
+        req,
+        settings.authorizeTimeout,
+        { failed: keyFailed, unavailable },
+        report,
+      );
+      if (authorization.answer) return { answer: authorization.answer };
+      principal = authorization.principal;
+    }
     let body = init?.body;
     const spec = settings.body;
     if (spec && !(init !== undefined && 'body' in init)) {
@@ -194,13 +239,15 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
         return { answer: bodyAnswer(error, req), closeConnection: error.status === 413 };
       }
     }
-    const ready: StreamInit = { ...init, body };
+    const ready: StreamInit =
+      principal === undefined ? { ...init, body } : { ...init, body, principal };
     if (settings.answer) {
       try {
         const answer = await settings.answer(req, {
           signal: NEVER_ABORTED,
           lastEventId: undefined,
           body,
+          principal,
         });
         if (answer !== undefined) return { answer: checkedAnswer(answer) };
       } catch (error) {
@@ -298,6 +345,16 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
 
   function open(req: SseRequest, sink: SseSink, init: StreamInit | undefined): Promise<void> {
     if (shutdown) return refuse(req, sink, closing);
+    let principal: SsePrincipal | undefined;
+    if (init?.principal !== undefined) {
+      try {
+        principal = checkedPrincipal('init.principal', init.principal);
+      } catch (error) {
+        report(error, req);
+        return refuse(req, sink, keyFailed);
+      }
+      if (!principals.admits(principal)) return respond(req, sink, expiredCredentials);
+    }
     if (!slots.tryTake()) return refuse(req, sink, noSlot);
     let releaseKey: (() => void) | undefined;
     if (keyLimiter && settings.limitPerKey) {
@@ -325,6 +382,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       init,
     );
     metrics.opened(req);
+    if (principal) principals.add(stream, principal, revalidation(principal, req));
     stream.start();
     openStreams.add(stream);
     stream.done.then(
@@ -332,6 +390,40 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       () => forget(stream),
     );
     return stream.done;
+  }
+
+  /** How a stream of `principal` is checked again, per `options.revalidate`. */
+  function revalidation(principal: SsePrincipal, req: SseRequest) {
+    const option = settings.revalidate;
+    if (!option) return undefined;
+    const { check } = option;
+    const authorize = settings.authorize;
+    const ask = check
+      ? async () => {
+          const verdict = await check(principal, req);
+          return verdict === true ? principal : verdict === false ? null : verdict;
+        }
+      : (ctx: AuthorizeContext) => authorize!(req, ctx);
+    return {
+      every: option.every,
+      check: async () => {
+        const outcome = await runAuthorize(
+          ask,
+          req,
+          settings.authorizeTimeout,
+          { failed: keyFailed, unavailable },
+          report,
+        );
+        return outcome.principal;
+      },
+    };
+  }
+
+  async function disconnect(filter: DisconnectMessage): Promise<number> {
+    const message = checkedDisconnect(filter);
+    const ended = principals.disconnect(message);
+    await settings.disconnects?.publish(message);
+    return ended;
   }
 
   async function close(closeOptions: CloseOptions = {}): Promise<void> {
@@ -344,6 +436,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       closeOptions.event === undefined ? { event: 'shutdown', data: '' } : closeOptions.event;
     if (event !== null) encodeEvent(event);
     shutdown ??= { event, retry: Math.floor(retry) };
+    stopHearing?.();
     const streams = [...openStreams];
     const ending = streams.map((stream) => stream.done);
     for (const stream of streams) stream.stop('shutdown', shutdown);
@@ -366,8 +459,13 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     reportError: report,
     prepare,
     get prepares() {
-      return settings.body !== undefined || settings.answer !== undefined;
+      return (
+        settings.body !== undefined ||
+        settings.answer !== undefined ||
+        settings.authorize !== undefined
+      );
     },
+    disconnect,
     respond: (req, sink, answer) => respond(req, sink, answer, false, false),
   };
 }
@@ -389,7 +487,7 @@ export type Preparation =
   | { readonly init: StreamInit; readonly answer?: undefined }
   | { readonly answer: SseAnswer; readonly init?: undefined; readonly closeConnection?: boolean };
 
-const REFUSALS = new Set([400, 403, 413, 429, 500, 503]);
+const REFUSALS = new Set([400, 401, 403, 413, 429, 500, 503]);
 const NEVER_ABORTED = new AbortController().signal;
 
 function checkedAnswer(answer: SseAnswer): SseAnswer {

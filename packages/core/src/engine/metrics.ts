@@ -1,14 +1,25 @@
 import type { SseRequest } from '../adapter-kit/request.js';
 
-/** Why a stream ended. */
-/** Why a stream ended; `expired`: it reached `maxStreamDuration`. */
-export type CloseReason = 'client' | 'end' | 'error' | 'expired' | 'shutdown' | 'slow-consumer';
+/**
+ * Why a stream ended; `expired`: it reached `maxStreamDuration`; `auth-expired`: its principal
+ * expired (or a revalidation refused it); `revoked`: `disconnect({ key })` ended it.
+ */
+export type CloseReason =
+  | 'client'
+  | 'end'
+  | 'error'
+  | 'expired'
+  | 'auth-expired'
+  | 'revoked'
+  | 'shutdown'
+  | 'slow-consumer';
 
 /**
- * The status of a request answered without a stream: a refused body (400, 413), an origin or host
- * not allowed (403), a limit (429, 503), a failure (500).
+ * The status of a request answered without a stream: a refused body (400, 413), no or bad
+ * credentials (401), an origin, host or principal not allowed (403), a limit (429, 503), a
+ * failure (500), an `authorize` past its time limit (503).
  */
-export type RefusalStatus = 400 | 403 | 413 | 429 | 500 | 503;
+export type RefusalStatus = 400 | 401 | 403 | 413 | 429 | 500 | 503;
 
 /**
  * Told of everything that happens to streams, to feed Prometheus, OpenTelemetry or logs.

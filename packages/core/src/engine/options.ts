@@ -1,5 +1,7 @@
 import { type BodyType, DEFAULT_MAX_BODY_BYTES, type SseBodyError } from '../adapter-kit/body.js';
 import type { SseRequest } from '../adapter-kit/request.js';
+import type { Authorize, SseDenial, SsePrincipal } from '../api/authorization.js';
+import type { DisconnectBus } from '../api/disconnect-bus.js';
 import { queryTokenMatch, type RequestMatcher } from '../api/matchers.js';
 import { wrapDelay, wrapFetchBody, wrapSseEvent } from '../api/wrappers.js';
 import {
@@ -121,6 +123,45 @@ export interface SseOptions {
   rateLimit?:
     | { key: (req: SseRequest) => string | undefined; capacity: number; refillPerSecond: number }
     | undefined;
+  /**
+   * Who may open a stream, decided before any byte of it, before its body is read and before a
+   * slot is taken: return an {@link SsePrincipal} (`{ key, topics?, expiresAt?, claims? }`, then
+   * `ctx.principal`), or a `deny(401 | 403 | …)` refusal; `undefined` is a 401. A throw is a 500,
+   * a hang past `authorizeTimeout` a 503. The stream ends with `event: reauth` at `expiresAt`, a
+   * channel sends it only its principal's topics, and `disconnect({ key })` ends it.
+   */
+  authorize?: Authorize | undefined;
+  /** How long `authorize` (and a revalidation) may take, in ms. Default 5000. */
+  authorizeTimeout?: number | undefined;
+  /**
+   * Checks every open stream's principal again every `every` ms (a session store lookup, say):
+   * `check(principal, req)` returns the principal (with a later `expiresAt`, maybe) or `true` to go
+   * on, anything else to end the stream with `event: reauth`. A throw or a hang ends it too.
+   * Default `check`: `options.authorize` again, for the same key.
+   */
+  revalidate?:
+    | {
+        every: number;
+        check?:
+          | ((
+              principal: SsePrincipal,
+              req: SseRequest,
+            ) =>
+              | SsePrincipal
+              | SseDenial
+              | boolean
+              | null
+              | undefined
+              | Promise<SsePrincipal | SseDenial | boolean | null | undefined>)
+          | undefined;
+      }
+    | undefined;
+  /**
+   * Where `disconnect({ key })` is published and heard, so that it ends a key's streams on every
+   * engine of the bus: `createDisconnectBus()` for one process, `createRedisDisconnectBus()` for
+   * all of them. Default: this engine only.
+   */
+  disconnects?: DisconnectBus | undefined;
 }
 
 /** The options of a route-level stream (each adapter's `sseRoute()`): every option but the matcher. */
@@ -165,6 +206,10 @@ export const OPTION_KEYS: ReadonlySet<string> = new Set([
   'allowedOrigins',
   'allowedHosts',
   'rateLimit',
+  'authorize',
+  'authorizeTimeout',
+  'revalidate',
+  'disconnects',
 ]);
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** The longest delay a timer takes (2^31 - 1 ms). */
@@ -209,6 +254,10 @@ export interface Settings {
   allowedOrigins: ReadonlySet<string> | undefined;
   allowedHosts: ReadonlySet<string> | undefined;
   rateLimit: SseOptions['rateLimit'];
+  authorize: Authorize | undefined;
+  authorizeTimeout: number;
+  revalidate: { every: number; check: NonNullable<SseOptions['revalidate']>['check'] } | undefined;
+  disconnects: DisconnectBus | undefined;
 }
 
 export function resolveOptions(options: SseOptions, context: EngineContext): Settings {
@@ -389,7 +438,65 @@ export function resolveOptions(options: SseOptions, context: EngineContext): Set
     allowedOrigins: lowerCaseSet('options.allowedOrigins', given('allowedOrigins')),
     allowedHosts: lowerCaseSet('options.allowedHosts', given('allowedHosts')),
     rateLimit: resolveRateLimit(given('rateLimit')),
+    ...resolveAuthorization(options),
   };
+}
+
+export const DEFAULT_AUTHORIZE_TIMEOUT_MS = 5000;
+
+function resolveAuthorization(
+  options: SseOptions,
+): Pick<Settings, 'authorize' | 'authorizeTimeout' | 'revalidate' | 'disconnects'> {
+  const authorize = options.authorize ?? undefined;
+  if (authorize !== undefined) assertFunction('options.authorize', authorize);
+  const authorizeTimeout = options.authorizeTimeout ?? DEFAULT_AUTHORIZE_TIMEOUT_MS;
+  if (
+    !Number.isSafeInteger(authorizeTimeout) ||
+    authorizeTimeout < 1 ||
+    authorizeTimeout > MAX_TIMER_MS
+  ) {
+    throw invalid(
+      'options.authorizeTimeout',
+      `a positive integer of ms, at most ${MAX_TIMER_MS}`,
+      authorizeTimeout,
+    );
+  }
+  let revalidate: Settings['revalidate'];
+  const option = options.revalidate ?? undefined;
+  if (option !== undefined) {
+    assertPlainObject('options.revalidate', option);
+    if (!Number.isSafeInteger(option.every) || option.every < 1 || option.every > MAX_TIMER_MS) {
+      throw invalid(
+        'options.revalidate.every',
+        `a positive integer of ms, at most ${MAX_TIMER_MS}`,
+        option.every,
+      );
+    }
+    if (option.check !== undefined) assertFunction('options.revalidate.check', option.check);
+    else if (authorize === undefined) {
+      throw invalid(
+        'options.revalidate.check',
+        'a function when there is no options.authorize to ask again',
+        option.check,
+      );
+    }
+    revalidate = { every: option.every, check: option.check };
+  }
+  const disconnects = options.disconnects ?? undefined;
+  if (
+    disconnects !== undefined &&
+    (typeof disconnects !== 'object' ||
+      disconnects === null ||
+      typeof disconnects.publish !== 'function' ||
+      typeof disconnects.subscribe !== 'function')
+  ) {
+    throw invalid(
+      'options.disconnects',
+      'a DisconnectBus with publish() and subscribe()',
+      disconnects,
+    );
+  }
+  return { authorize, authorizeTimeout, revalidate, disconnects };
 }
 
 function lowerCaseSet(

@@ -44,6 +44,17 @@ export interface ShutdownNotice {
 }
 
 const textEncoder = new TextEncoder();
+/**
+ * The last event of a stream whose principal expired or was revoked: the client is to get new
+ * credentials (a reconnect with the old ones gets a 401, which ends an `EventSource`).
+ */
+export const REAUTH_EVENT = 'reauth';
+const REAUTH_EXPIRED = textEncoder.encode(
+  encodeEvent({ event: REAUTH_EVENT, data: '{"reason":"expired"}' }),
+);
+const REAUTH_REVOKED = textEncoder.encode(
+  encodeEvent({ event: REAUTH_EVENT, data: '{"reason":"revoked"}' }),
+);
 /** The `retry:` base after `maxStreamDuration` when `options.retry` is not set. */
 const DEFAULT_EXPIRY_RETRY_MS = 1000;
 
@@ -143,7 +154,9 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   #context(source: StreamInit['source']): StreamContext {
     const lastEventId = lastEventIdOf(this.#req);
     const body = this.#init?.body;
+    const principal = this.#init?.principal;
     if (!source || !(PUSH_SOURCE in source)) {
+      if (principal !== undefined) return { signal: this.signal, lastEventId, body, principal };
       return body === undefined
         ? { signal: this.signal, lastEventId }
         : { signal: this.signal, lastEventId, body };
@@ -155,6 +168,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
       },
       lastEventId,
       body,
+      principal,
     };
   }
 
@@ -328,6 +342,8 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
         if (this.#reason === 'shutdown') this.#writeFinalEvent();
         else if (this.#reason === 'end') this.#writeEndEvent();
         else if (this.#reason === 'expired') this.#writeExpiryHint();
+        else if (this.#reason === 'auth-expired') output.send(REAUTH_EXPIRED);
+        else if (this.#reason === 'revoked') output.send(REAUTH_REVOKED);
       }
       output.close();
       this.#sink.close();
