@@ -17,6 +17,8 @@ const workspaceSources: Record<string, string> = {
   '@sse-middleware/koa': `${root}packages/koa/src/index.ts`,
   '@sse-middleware/hono': `${root}packages/hono/src/index.ts`,
   '@sse-middleware/uws': `${root}packages/uws/src/index.ts`,
+  '@sse-middleware/fetch': `${root}packages/fetch/src/index.ts`,
+  '@sse-middleware/express': `${root}packages/express/src/index.ts`,
   '@sse-middleware/redis': `${root}packages/redis/src/index.ts`,
   '@sse-middleware/conformance': `${root}packages/conformance/src/index.ts`,
   '@sse-middleware/example-kit': `${root}examples/kit/src/index.ts`,

@@ -33,11 +33,23 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Our packages a snippet may import, and what a user installs besides them. */
-const PACKAGES = ['core', 'node-http', 'fastify', 'koa', 'hono', 'uws', 'redis'];
+const PACKAGES = [
+  'core',
+  'node-http',
+  'fastify',
+  'koa',
+  'hono',
+  'uws',
+  'redis',
+  'fetch',
+  'express',
+];
 const USER_DEPS = [
   '@types/node@20',
   'koa@3',
   '@types/koa@3',
+  'express@5',
+  '@types/express@5',
   'fastify@5',
   'hono@4',
   '@hono/node-server@2',

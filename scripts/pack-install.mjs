@@ -21,7 +21,12 @@ const FRAMEWORK_DEPS = {
   koa: ['koa@3'],
   hono: ['hono@4', '@hono/node-server@2'],
   uws: ['uWebSockets.js@npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0'],
+  fetch: ['@hono/node-server@2'],
+  express: ['express@5'],
 };
+
+/** Our other packages an adapter depends on: packed too, as npm would fetch them from the registry. */
+const OUR_DEPS = { express: ['node-http'] };
 
 function sh(command, args, cwd) {
   const run = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -52,6 +57,12 @@ export function runPackInstall(root) {
   rmSync(packs, { recursive: true, force: true });
   mkdirSync(packs, { recursive: true });
   const core = pack(root, 'core', packs);
+  /** Tarballs by package folder: a package another depends on is packed once. */
+  const tarballs = new Map();
+  const packOnce = (dir) => {
+    if (!tarballs.has(dir)) tarballs.set(dir, pack(root, dir, packs));
+    return tarballs.get(dir);
+  };
   const results = {};
   for (const [adapter, deps] of Object.entries(FRAMEWORK_DEPS)) {
     const quickstart = join(root, 'scripts', 'quickstarts', `${adapter}.mjs`);
@@ -59,14 +70,15 @@ export function runPackInstall(root) {
     console.log(`\n=== ${adapter}: pnpm pack, npm install in a fresh project, run the quickstart`);
     const project = mkdtempSync(join(tmpdir(), `sse-${adapter}-`));
     try {
-      const tarball = pack(root, adapter, packs);
+      const tarball = packOnce(adapter);
+      const ours = (OUR_DEPS[adapter] ?? []).map(packOnce);
       writeFileSync(
         join(project, 'package.json'),
         JSON.stringify({ name: 'quickstart', private: true, type: 'module' }),
       );
       sh(
         'npm',
-        ['install', '--no-audit', '--no-fund', core, tarball, ...deps, 'undici@7'],
+        ['install', '--no-audit', '--no-fund', core, ...ours, tarball, ...deps, 'undici@7'],
         project,
       );
       copyFileSync(quickstart, join(project, 'quickstart.mjs'));

@@ -8,10 +8,26 @@ import { printSnippetCheck, runSnippetCheck } from './check-snippets.mjs';
 import { ensurePythonDeps } from './ensure-python-deps.mjs';
 import { ensureSystemDeps } from './ensure-system-deps.mjs';
 import { failureDigest } from './failure-digest.mjs';
-import { ADAPTERS, EXTRA_NODE_MAJORS, runNodeMatrix } from './node-matrix.mjs';
+import {
+  ADAPTERS,
+  EXTRA_NODE_MAJORS,
+  RUNTIME_ADAPTERS,
+  RUNTIMES,
+  runNodeMatrix,
+} from './node-matrix.mjs';
 import { runPackInstall } from './pack-install.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
+
+/** What the Bun and Deno columns say for a server that is not built on the Fetch API. */
+const NOT_A_FETCH_SERVER = {
+  'node-http': 'n/a: node:http',
+  fastify: 'n/a: node:http',
+  koa: 'n/a: node:http',
+  express: 'n/a: node:http',
+  uws: 'n/a: Node addon',
+};
+
 const started = Date.now();
 
 function run(title, command, args) {
@@ -112,7 +128,8 @@ function printFailures(rows, { failures }, lintOk) {
     }
   }
   for (const { adapter, major, output } of failures) {
-    sections.push([`@sse-middleware/${adapter} test (Node ${major})`, output]);
+    const where = typeof major === 'number' ? `Node ${major}` : RUNTIMES[major].title;
+    sections.push([`@sse-middleware/${adapter} test (${where})`, output]);
   }
   if (sections.length === 0) return;
   console.log('\nWhat failed');
@@ -131,26 +148,37 @@ function printTable(title, header, lines) {
   for (const line of lines) console.log(fmt(line));
 }
 
-/** The server x Node version table; returns false when any cell failed. */
+/** The server x Node version x runtime table; returns false when any cell failed. */
 function printMatrix(node20Rows, { results, notes }, installed) {
   const header = [
     'server',
     `Node ${process.versions.node.split('.')[0]}`,
     ...EXTRA_NODE_MAJORS.map((m) => `Node ${m}`),
+    ...Object.values(RUNTIMES).map((r) => r.title),
     'packed, npm-installed quickstart',
   ];
   let ok = true;
   const lines = ADAPTERS.filter((a) => node20Rows.has(`@sse-middleware/${a}`)).map((adapter) => {
     const own = node20Rows.get(`@sse-middleware/${adapter}`)?.test ?? '-';
+    const onRuntimes = Object.keys(RUNTIMES).map((name) =>
+      RUNTIME_ADAPTERS.includes(adapter)
+        ? (results[adapter]?.[name] ?? '-')
+        : (NOT_A_FETCH_SERVER[adapter] ?? 'not run'),
+    );
     const cells = [
       own,
       ...EXTRA_NODE_MAJORS.map((m) => results[adapter]?.[m] ?? '-'),
+      ...onRuntimes,
       installed[adapter] ?? '-',
     ];
-    if (cells.some((c) => c.startsWith('FAIL') || c === '-' || c === 'not run')) ok = false;
+    const counted = cells.filter((c) => !Object.values(NOT_A_FETCH_SERVER).includes(c));
+    if (counted.some((c) => c.startsWith('FAIL') || c === '-' || c === 'not run')) ok = false;
     return [adapter, ...cells];
   });
   printTable('Conformance by server and Node version', header, lines);
   for (const note of notes) console.log(`  note: ${note}`);
+  console.log(
+    '  note: Bun and Deno run the servers built on the Fetch API (hono, fetch); the others are node:http or uWS servers (n/a)',
+  );
   return ok;
 }

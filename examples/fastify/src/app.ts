@@ -4,6 +4,8 @@ import {
   createPostStreams,
   createPrivateStreams,
   createScoreboard,
+  DASHBOARD_PATHS,
+  dashboardAsset,
   echoRequest,
   eventsStreamOptions,
   heartbeatFromEnv,
@@ -68,6 +70,14 @@ export async function buildApp({
       posts.generations(),
     ),
   );
+  // GET /dashboard: the live dashboard (and its /dashboard.js and /dashboard.css), which plots
+  // what GET /app/metrics?stream=true streams.
+  for (const path of DASHBOARD_PATHS) {
+    app.get(path, async (_request, reply) => {
+      const { status, headers, body } = dashboardAsset(path)!;
+      return reply.code(status).headers(headers).send(body);
+    });
+  }
   await app.register(async (streams) => {
     // These routes read (and refuse) their bodies themselves, OpenAI-style, or need none (stop):
     // Fastify leaves every body unread.

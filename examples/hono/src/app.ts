@@ -4,6 +4,8 @@ import {
   createPostStreams,
   createPrivateStreams,
   createScoreboard,
+  DASHBOARD_PATHS,
+  dashboardAsset,
   echoRequest,
   eventsStreamOptions,
   MAX_PUBLISH_BYTES,
@@ -88,6 +90,14 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
       ),
     ),
   );
+  // GET /dashboard: the live dashboard (and its /dashboard.js and /dashboard.css), which plots
+  // what GET /app/metrics?stream=true streams.
+  for (const path of DASHBOARD_PATHS) {
+    app.get(path, (c) => {
+      const { status, headers, body } = dashboardAsset(path)!;
+      return c.body(body, status as ContentfulStatusCode, headers);
+    });
+  }
   app.post(
     '/publish',
     bodyLimit({

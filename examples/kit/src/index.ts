@@ -7,6 +7,13 @@ export {
   EXAMPLE_CHAT_PREFIX,
   stopChat,
 } from './chats.js';
+export {
+  DASHBOARD_BUILD_COMMAND,
+  DASHBOARD_CSP,
+  DASHBOARD_PATHS,
+  type DashboardAnswer,
+  dashboardAsset,
+} from './dashboard.js';
 export { echoRequest, type RequestEcho } from './echo.js';
 export {
   type BodyRead,
@@ -28,7 +35,12 @@ export {
   type Generations,
 } from './generations.js';
 export { listenAddress, onShutdown } from './listen.js';
-export { type ProcessMetrics, processMetrics } from './metrics.js';
+export {
+  EVENT_LOOP_RESOLUTION_MS,
+  type EventLoopMetrics,
+  type ProcessMetrics,
+  processMetrics,
+} from './metrics.js';
 export {
   type CompletionRequest,
   chatCompletionsOptions,

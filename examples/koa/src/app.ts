@@ -4,6 +4,7 @@ import {
   createPostStreams,
   createPrivateStreams,
   createScoreboard,
+  dashboardAsset,
   echoRequest,
   eventsStreamOptions,
   type PrivateAnswer,
@@ -115,9 +116,21 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     }
   };
 
+  // GET /dashboard: the live dashboard (and its /dashboard.js and /dashboard.css), which plots
+  // what GET /app/metrics?stream=true streams.
+  const dashboard: Koa.Middleware = async (ctx, next) => {
+    const answer =
+      ctx.method === 'GET' || ctx.method === 'HEAD' ? dashboardAsset(ctx.path) : undefined;
+    if (!answer) return next();
+    ctx.status = answer.status;
+    ctx.set(answer.headers);
+    ctx.body = answer.body;
+  };
+
   app.use(score);
   app.use(events);
   app.use(polling);
+  app.use(dashboard);
   app.use(routes);
   return Object.assign(app, {
     /** Ends every stream gracefully (a final event and a retry hint), before the server closes. */

@@ -5,6 +5,7 @@ import {
   createPostStreams,
   createPrivateStreams,
   createScoreboard,
+  dashboardAsset,
   echoRequest,
   eventsStreamOptions,
   type PrivateAnswer,
@@ -83,6 +84,13 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
     }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendJson(res, 405, { error: 'method not allowed' });
+    // GET /dashboard: the live dashboard (and its /dashboard.js and /dashboard.css), which plots
+    // what GET /app/metrics?stream=true streams.
+    const dashboard = dashboardAsset(path);
+    if (dashboard) {
+      res.writeHead(dashboard.status, dashboard.headers);
+      return res.end(dashboard.body);
+    }
     if (path === '/')
       return sendJson(
         res,

@@ -6,6 +6,8 @@ import {
   createPostStreams,
   createPrivateStreams,
   createScoreboard,
+  type DashboardAnswer,
+  dashboardAsset,
   echoRequest,
   eventsStreamOptions,
   MAX_PUBLISH_BYTES,
@@ -28,6 +30,18 @@ function send(res: uWS.HttpResponse, { status, body, headers }: Reply, method = 
   res.writeHeader('Content-Type', 'application/json');
   if (method === 'HEAD') res.endWithoutBody();
   else res.end(JSON.stringify(body));
+}
+
+/** A kit answer that is not JSON (the dashboard's page, script and styles), as it is. */
+function sendAsIs(
+  res: uWS.HttpResponse,
+  { status, headers, body }: DashboardAnswer,
+  method: string,
+) {
+  res.writeStatus(`${status} ${STATUS_CODES[status]}`);
+  for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+  if (method === 'HEAD') res.endWithoutBody();
+  else res.end(body);
 }
 
 /** The request body as UTF-8 text, or `undefined` when it is over {@link MAX_PUBLISH_BYTES}. */
@@ -202,6 +216,11 @@ export function buildApp({ scoreboard = createScoreboard(), env = process.env }:
       guardFraming((res, req) => {
         // getCaseSensitiveMethod() is lower-cased too once an earlier route has yielded (uWS v20.30).
         const method = req.getMethod().toUpperCase();
+        // GET /dashboard: the live dashboard (and its /dashboard.js and /dashboard.css), which
+        // plots what GET /app/metrics?stream=true streams.
+        const dashboard =
+          method === 'GET' || method === 'HEAD' ? dashboardAsset(req.getUrl()) : undefined;
+        if (dashboard) return sendAsIs(res, dashboard, method);
         const query = req.getQuery();
         const headers: Record<string, string> = {};
         req.forEach((key, value) => {

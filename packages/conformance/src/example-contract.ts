@@ -1,4 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { dashboardContractTests } from './example-dashboard.js';
 import { framingContractTests } from './example-framing.js';
 import { hostileClientTests, MEMORY_ID, spawnExampleMain } from './example-hostile.js';
 import { postStreamContractTests } from './example-post-streams.js';
@@ -196,6 +197,7 @@ export function describeExampleContract(example: ExampleHarness): void {
     describe('POST, per-request and resumable streams', () => postStreamContractTests(serve));
     describe('private streams: tokens, cookies, tickets, kicks', () =>
       privateStreamContractTests(serve));
+    describe('live dashboard', () => dashboardContractTests({ serve, main: example.main }));
 
     describe('hostile clients and restarts', () =>
       hostileClientTests({

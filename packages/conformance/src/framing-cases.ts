@@ -4,6 +4,8 @@
  * smuggled. A server must refuse them (400, or close the connection) and never run the hidden one.
  */
 export interface AmbiguousFraming {
+  /** The capability a server needs to refuse it, when not every server does. */
+  readonly capability?: 'refusesRepeatedContentLength';
   /** What is ambiguous, for test titles. */
   name: string;
   /**
@@ -29,6 +31,7 @@ export const AMBIGUOUS_FRAMINGS: readonly AmbiguousFraming[] = [
   },
   {
     name: 'the same Content-Length twice',
+    capability: 'refusesRepeatedContentLength',
     bytes: (outer, hidden) =>
       `${head(outer, 'Content-Length: 0\r\nContent-Length: 0\r\n')}${hidden}`,
   },

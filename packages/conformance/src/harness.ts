@@ -92,6 +92,10 @@ export interface Capabilities {
   frameworkBody?: true | string;
   /** `startRoute()` honours {@link RouteFixtureOptions.frameworkAuth}. */
   frameworkAuth?: true | string;
+  /** The server closes a connection whose request was pipelined behind an open stream. */
+  closesPipelined?: true | string;
+  /** The server refuses a request with the same `Content-Length` twice (RFC 9110 lets it merge them). */
+  refusesRepeatedContentLength?: true | string;
 }
 
 export const CORS_ORIGIN = 'https://app.example';

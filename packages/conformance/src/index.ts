@@ -62,6 +62,7 @@ export {
   until,
 } from './http-client.js';
 export { listening, listenNode } from './listen.js';
+export { listenFetch, RUNTIME, RUNTIME_LIMITS } from './listen-fetch.js';
 export { type RawConnection, rawConnect, statusesIn } from './raw-socket.js';
 
 /**

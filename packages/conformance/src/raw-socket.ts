@@ -99,3 +99,18 @@ export function rawConnect(url: string): Promise<RawConnection> {
 export function statusesIn(text: string): number[] {
   return [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
 }
+
+/**
+ * Whether `text` holds one whole HTTP/1.1 response: its head, then its body to the end by its
+ * framing (`Content-Length`, or the chunked terminator). A server may send a stream that has
+ * ended before its head went out with a `Content-Length` (Bun does).
+ */
+export function responseComplete(text: string): boolean {
+  const headEnd = text.indexOf('\r\n\r\n');
+  if (headEnd < 0) return false;
+  const head = text.slice(0, headEnd);
+  const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+  const body = text.slice(headEnd + 4);
+  if (length) return new TextEncoder().encode(body).byteLength >= Number(length[1]);
+  return body.endsWith('0\r\n\r\n');
+}

@@ -26,7 +26,13 @@ export {
   type StreamSocketLike,
   socketHasStream,
 } from './adapter-kit/stream-socket.js';
-export { createWebStreamSink, type WebStreamSink } from './adapter-kit/web-stream-sink.js';
+export {
+  type BunServerLike,
+  createWebStreamSink,
+  isBunServer,
+  type WebStreamSink,
+  type WebStreamSinkOptions,
+} from './adapter-kit/web-stream-sink.js';
 export { parseDisconnectMessage } from './api/disconnect-bus.js';
 export { resolveMatch } from './api/matchers.js';
 export { createSseEngine } from './engine/engine.js';

@@ -150,6 +150,7 @@ const ENTRIES = {
       'describeValue',
       'encodeChunk',
       'invalid',
+      'isBunServer',
       'isPlainObject',
       'isPoll',
       'markPoll',
@@ -164,6 +165,7 @@ const ENTRIES = {
     ],
     types: [
       'BodySource',
+      'BunServerLike',
       'ClientListener',
       'EngineContext',
       'HeaderSource',
@@ -175,6 +177,7 @@ const ENTRIES = {
       'StreamSocketLike',
       'WatchableSink',
       'WebStreamSink',
+      'WebStreamSinkOptions',
     ],
   },
   node: {

@@ -1,5 +1,5 @@
 import type { SseEngine, SseRequest, StreamInit } from '@sse-middleware/core';
-import { createWebStreamSink, markStreamSocket } from '@sse-middleware/core/adapter';
+import { createWebStreamSink, isBunServer, markStreamSocket } from '@sse-middleware/core/adapter';
 import type { Context } from 'hono';
 import type { NodeOutgoing } from './node-server.js';
 
@@ -15,13 +15,19 @@ export function streamResponse(
   outgoing: NodeOutgoing | undefined,
   init?: StreamInit,
 ): Response {
+  // On Bun (whose server is the app's env): the head is completed by a first comment, and the
+  // stream's idle timeout (10 s by default) is turned off.
+  const bun = isBunServer(c.env) ? c.env : undefined;
   const { sink, toResponse } = createWebStreamSink(
     outgoing ? closeSignal(outgoing) : c.req.raw.signal,
+    undefined,
+    { headComment: bun !== undefined },
   );
   // serve() calls sink.head() before its first await, so the status and headers are known here.
   void engine.serve(matched, sink, init);
   const response = toResponse();
   if (outgoing && response.status < 300) markUntilClosed(outgoing);
+  if (bun && response.status < 300) bun.timeout(c.req.raw, 0);
   return c.newResponse(response.body, response);
 }
 

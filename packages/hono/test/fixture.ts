@@ -8,8 +8,11 @@ import {
   fixtureUser,
   innerResponse,
   innerSlowResponse,
+  listenFetch,
   listening,
   type RouteFixtureOptions,
+  RUNTIME,
+  RUNTIME_LIMITS,
   UpstreamFailure,
 } from '@sse-middleware/conformance';
 import { type ErrorHandler, Hono, type MiddlewareHandler } from 'hono';
@@ -79,7 +82,10 @@ export function buildFixtureApp(options: HonoSseOptions, fixture: FixtureOptions
 /** Serves the suite's app on @hono/node-server, with the middleware's graceful shutdown. */
 async function start(options: HonoSseOptions, fixture?: FixtureOptions) {
   const { app, streams } = buildFixtureApp(options, fixture);
-  return { ...(await listen(app)), shutdownStreams: streams.close };
+  return {
+    ...(await listen(app, () => streams.close(ENDING))),
+    shutdownStreams: streams.close,
+  };
 }
 
 /** The route-level form on `/route`; with `frameworkBody`, a middleware reads the body with Hono first. */
@@ -105,11 +111,18 @@ async function startRoute(options: HonoSseRouteOptions, fixture: RouteFixtureOpt
   } else {
     app.all('/route', route);
   }
-  return { ...(await listen(app)), shutdownStreams: route.close };
+  return { ...(await listen(app, () => route.close(ENDING))), shutdownStreams: route.close };
 }
 
-/** Serves `app` with @hono/node-server on 127.0.0.1, port 0. */
-export function listen(app: { fetch: Hono['fetch'] }): Promise<ConformanceServer> {
+/** How the fixture ends its streams before Deno's server shuts down (it waits for them). */
+const ENDING = { event: null, retry: 0, timeout: 1000 } as const;
+
+/** Serves `app` with @hono/node-server on 127.0.0.1, port 0 (on Bun and Deno, with their own server). */
+export function listen(
+  app: { fetch: Hono['fetch'] },
+  endStreams?: () => Promise<void>,
+): Promise<ConformanceServer> {
+  if (RUNTIME !== 'node') return listenFetch(app.fetch, endStreams);
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
       resolve(listening(server as Server)),
@@ -119,17 +132,30 @@ export function listen(app: { fetch: Hono['fetch'] }): Promise<ConformanceServer
 
 /** The suite on @hono/node-server, where the stream goes straight to the Node response. */
 export const harness: ConformanceHarness = {
-  name: 'hono on @hono/node-server',
+  name: RUNTIME === 'node' ? 'hono on @hono/node-server' : `hono on ${RUNTIME}`,
+  // Off Node there is no Node response to write to: every stream is a ReadableStream Response.
+  capabilities:
+    RUNTIME === 'node'
+      ? {}
+      : {
+          failingUpstream:
+            'off Node every stream is a ReadableStream Response, which goes out only once the whole middleware chain has returned: when a middleware in front throws after next(), Hono sends its onError answer instead',
+          ...RUNTIME_LIMITS[RUNTIME],
+        },
   start,
   startRoute: ({ requestMatcher: _, ...options }, fixture) => startRoute(options, fixture),
 };
 
 /** The suite through the `ReadableStream` Response every fetch runtime uses, on @hono/node-server. */
 export const webStreamHarness: ConformanceHarness = {
-  name: 'hono, ReadableStream response (nodeFastPath: false)',
+  name:
+    RUNTIME === 'node'
+      ? 'hono, ReadableStream response (nodeFastPath: false)'
+      : `hono on ${RUNTIME}, nodeFastPath: false (no effect off Node)`,
   capabilities: {
     failingUpstream:
       'a ReadableStream Response goes out only once the whole middleware chain has returned, so when a middleware in front throws after next() the stream never begins: Hono sends its onError answer instead (hono.test.ts checks that the slot is freed all the same)',
+    ...RUNTIME_LIMITS[RUNTIME],
   },
   start: (options, fixture) => start({ ...options, nodeFastPath: false }, fixture),
   startRoute: ({ requestMatcher: _, ...options }, fixture) =>

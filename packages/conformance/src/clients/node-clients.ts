@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { EventSource as EventSourceV4 } from 'eventsource';
-import { EventSource as UndiciEventSource } from 'undici';
+import { EventSource as ImportedEventSource } from 'undici';
 import {
   type ClientConnection,
   type ClientDriver,
@@ -43,6 +45,19 @@ function nodeDriver(
     dispose: async () => {},
   };
 }
+
+/**
+ * undici's `EventSource`. Bun answers the `undici` specifier with a stub of its own (an
+ * `EventSource` without `close()`), so there the library is required by its file's path.
+ */
+export const UndiciEventSource: typeof ImportedEventSource =
+  'Bun' in globalThis
+    ? (
+        createRequire(import.meta.url)(
+          fileURLToPath(new URL('../../node_modules/undici/index.js', import.meta.url)),
+        ) as { EventSource: typeof ImportedEventSource }
+      ).EventSource
+    : ImportedEventSource;
 
 export const undiciDriver = (): ClientDriver =>
   nodeDriver('undici EventSource', UndiciEventSource as unknown as EventSourceConstructor, {});

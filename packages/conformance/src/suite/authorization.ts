@@ -1,4 +1,4 @@
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createChannel,
@@ -13,7 +13,8 @@ import { chromium } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { assertChromium, CHROMIUM_FLAGS, CHROMIUM_PATH } from '../clients/chromium.js';
 import type { ConformanceHarness } from '../harness.js';
-import { fetchRaw, openStream, type RawStream } from '../http-client.js';
+import { fetchRaw, openStream, type RawStream, sleep } from '../http-client.js';
+import { rawConnect } from '../raw-socket.js';
 import { itWhen } from './capabilities.js';
 import { errorRecorder, serve, signalled } from './context.js';
 
@@ -477,14 +478,16 @@ async function expectStreamFor(url: string, user: string): Promise<void> {
 }
 
 /** Sends a request and drops its connection after `ms`, before any answer (or right after one). */
-function requestThenDrop(url: string, headers: Record<string, string>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const req = request(url, { headers, agent: false });
-    req.on('error', () => resolve());
-    req.on('close', () => resolve());
-    req.end();
-    setTimeout(() => req.destroy(), ms);
-  });
+async function requestThenDrop(
+  url: string,
+  headers: Record<string, string>,
+  ms: number,
+): Promise<void> {
+  const connection = await rawConnect(url);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  connection.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines.join('')}\r\n`);
+  await sleep(ms);
+  connection.destroy();
 }
 
 async function waitUntilSubscribed(

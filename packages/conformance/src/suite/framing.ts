@@ -2,7 +2,8 @@ import { expect, it } from 'vitest';
 import { AMBIGUOUS_FRAMINGS, plainPost } from '../framing-cases.js';
 import { type ConformanceHarness, innerRequestCount } from '../harness.js';
 import { fetchRaw, openStream, sleep, until } from '../http-client.js';
-import { rawConnect, statusesIn } from '../raw-socket.js';
+import { rawConnect, responseComplete, statusesIn } from '../raw-socket.js';
+import { itWhen } from './capabilities.js';
 import { serve, tickEvery } from './context.js';
 
 let unique = 0;
@@ -23,39 +24,44 @@ const STREAM_REQUEST =
  */
 export function framingTests(harness: ConformanceHarness) {
   for (const when of ['in the same packet', 'once the stream has started'] as const) {
-    it(`never runs a request pipelined behind an open stream (${when}), and closes that connection only`, async () => {
-      const closed: string[] = [];
-      const server = await serve(harness, {
-        chunkGenerator: tickEvery(30),
-        maxConnections: 2,
-        hooks: { closed: (_req, reason) => closed.push(reason) },
-      });
-      const other = await openStream(`${server.url}/?stream=true`);
-      await other.waitForEvents(1);
-      const pipelined = freshPath('pipelined');
-      const connection = await rawConnect(server.url);
-      if (when === 'in the same packet') {
-        connection.write(STREAM_REQUEST + plainPost(pipelined, 'publish me'));
-      } else {
-        connection.write(STREAM_REQUEST);
-        await connection.waitForText((text) => text.includes('data: tick'));
-        connection.write(plainPost(pipelined, 'publish me'));
-      }
-      expect(await connection.closesWithin(3000)).toBe(true);
-      await sleep(100);
-      expect(innerRequestCount(pipelined)).toBe(0);
-      expect(connection.text).not.toContain(pipelined);
-      expect(statusesIn(connection.text).filter((status) => status !== 200)).toEqual([]);
-      // The slot of the dropped stream is free again, the other stream carries on, the server is up.
-      await until(() => closed.length === 1, 'the dropped stream to be closed');
-      const seen = other.events.length;
-      await other.waitForEvents(seen + 3);
-      const next = await openStream(`${server.url}/?stream=true`);
-      expect(next.status).toBe(200);
-      next.destroy();
-      other.destroy();
-      expect((await fetchRaw(`${server.url}/empty`)).status).toBe(200);
-    });
+    itWhen(
+      harness,
+      'closesPipelined',
+      `never runs a request pipelined behind an open stream (${when}), and closes that connection only`,
+      async () => {
+        const closed: string[] = [];
+        const server = await serve(harness, {
+          chunkGenerator: tickEvery(30),
+          maxConnections: 2,
+          hooks: { closed: (_req, reason) => closed.push(reason) },
+        });
+        const other = await openStream(`${server.url}/?stream=true`);
+        await other.waitForEvents(1);
+        const pipelined = freshPath('pipelined');
+        const connection = await rawConnect(server.url);
+        if (when === 'in the same packet') {
+          connection.write(STREAM_REQUEST + plainPost(pipelined, 'publish me'));
+        } else {
+          connection.write(STREAM_REQUEST);
+          await connection.waitForText((text) => text.includes('data: tick'));
+          connection.write(plainPost(pipelined, 'publish me'));
+        }
+        expect(await connection.closesWithin(3000)).toBe(true);
+        await sleep(100);
+        expect(innerRequestCount(pipelined)).toBe(0);
+        expect(connection.text).not.toContain(pipelined);
+        expect(statusesIn(connection.text).filter((status) => status !== 200)).toEqual([]);
+        // The slot of the dropped stream is free again, the other stream carries on, the server is up.
+        await until(() => closed.length === 1, 'the dropped stream to be closed');
+        const seen = other.events.length;
+        await other.waitForEvents(seen + 3);
+        const next = await openStream(`${server.url}/?stream=true`);
+        expect(next.status).toBe(200);
+        next.destroy();
+        other.destroy();
+        expect((await fetchRaw(`${server.url}/empty`)).status).toBe(200);
+      },
+    );
   }
 
   it('serves a request sent on the same connection after a stream has ended', async () => {
@@ -72,7 +78,7 @@ export function framingTests(harness: ConformanceHarness) {
     const after = freshPath('after-stream');
     const connection = await rawConnect(server.url);
     connection.write(STREAM_REQUEST);
-    await connection.waitForText((text) => text.endsWith('0\r\n\r\n'));
+    await connection.waitForText(responseComplete);
     connection.write(`GET ${after} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     await connection.waitForText((text) => text.includes(`"path":"${after}"`));
     expect(innerRequestCount(after)).toBe(1);
@@ -80,7 +86,11 @@ export function framingTests(harness: ConformanceHarness) {
   });
 
   for (const framing of AMBIGUOUS_FRAMINGS) {
-    it(`refuses ${framing.name} and never runs the request hidden in its body`, async () => {
+    const declare = framing.capability
+      ? (title: string, body: () => Promise<void>) =>
+          itWhen(harness, framing.capability!, title, body)
+      : it;
+    declare(`refuses ${framing.name} and never runs the request hidden in its body`, async () => {
       const server = await serve(harness, { chunkGenerator: tickEvery(30) });
       // A request for the inner app, and one the SSE middleware would stream.
       for (const outer of [`POST ${freshPath('outer')}`, 'GET /?stream=true']) {

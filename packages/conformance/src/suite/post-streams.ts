@@ -9,9 +9,9 @@ import {
   uriMatch,
 } from '@sse-middleware/core';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { EventSource } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { fetchEventSourceDriver } from '../clients/lenient.js';
+import { UndiciEventSource as EventSource } from '../clients/node-clients.js';
 import type { ConformanceHarness, ConformanceServer, RouteFixtureOptions } from '../harness.js';
 import { sleep, until } from '../http-client.js';
 import { itWhen } from './capabilities.js';

@@ -7,6 +7,17 @@ export interface WebStreamSink {
   toResponse(): Response;
 }
 
+export interface WebStreamSinkOptions {
+  /**
+   * Open an event stream with a `:\n` comment, for servers that complete the response head only
+   * with the first body byte (Bun, like uWebSockets.js under it): the client then has the head at
+   * once, not with the first event. Default `false`.
+   */
+  headComment?: boolean | undefined;
+}
+
+const HEAD_COMMENT = new Uint8Array([0x3a, 0x0a]); // ':\n'
+
 /**
  * An {@link SseSink} for Fetch-API servers (Hono, Bun, Deno, Workers): a `ReadableStream` body
  * with backpressure counted in bytes. The stream ends when the client cancels the body or
@@ -15,6 +26,7 @@ export interface WebStreamSink {
 export function createWebStreamSink(
   requestSignal?: AbortSignal,
   highWaterMark = 64 * 1024,
+  options: WebStreamSinkOptions = {},
 ): WebStreamSink {
   if (requestSignal !== undefined && !(requestSignal instanceof AbortSignal)) {
     throw invalid(
@@ -70,6 +82,7 @@ export function createWebStreamSink(
     head(s, h) {
       status = s;
       headers = h;
+      if (options.headComment && isEventStream(h)) streamController.enqueue(HEAD_COMMENT);
     },
     write(chunk) {
       if (closed) return undefined;
@@ -95,4 +108,31 @@ export function createWebStreamSink(
       return new Response(readable, { status, headers });
     },
   };
+}
+
+function isEventStream(headers: Readonly<Record<string, string>>): boolean {
+  for (const name in headers) {
+    if (name.toLowerCase() === 'content-type')
+      return headers[name]!.startsWith('text/event-stream');
+  }
+  return false;
+}
+
+/**
+ * The server Bun passes a fetch handler after the request (`Bun.serve({ fetch(request, server) })`),
+ * recognised by the methods an adapter uses: `timeout(request, 0)` turns off the idle timeout
+ * (10 s by default) for one stream.
+ */
+export interface BunServerLike {
+  timeout(request: Request, seconds: number): void;
+  requestIP(request: Request): unknown;
+}
+
+export function isBunServer(value: unknown): value is BunServerLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<BunServerLike>).timeout === 'function' &&
+    typeof (value as Partial<BunServerLike>).requestIP === 'function'
+  );
 }
