@@ -26,8 +26,14 @@ const text = express.text({ type: () => true, limit: MAX_PUBLISH_BYTES });
 /** What `text` read: `''` for a request without a body. */
 const bodyText = (req: Request): string => (typeof req.body === 'string' ? req.body : '');
 
+/** The example's Express app, with `closeStreams()` to end every stream before the server closes. */
+export type ExampleApp = express.Express & { closeStreams(): Promise<void> };
+
 /** The example app; `main.ts` only listens. */
-export function buildApp({ scoreboard = createScoreboard(), env = process.env }: AppOptions = {}) {
+export function buildApp({
+  scoreboard = createScoreboard(),
+  env = process.env,
+}: AppOptions = {}): ExampleApp {
   const app = express();
   const channel = createExampleChannel(env);
   // Quickstart 2: GET /score streams the score every 3 seconds to at most 100 clients.
