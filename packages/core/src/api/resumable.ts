@@ -1,6 +1,12 @@
 import type { ChunkSource } from '../engine/chunk.js';
 import { ABORTED, createAbortRace } from '../util/abort.js';
-import { assertFunction, assertPlainObject, describeValue, invalid } from '../util/validate.js';
+import {
+  assertFunction,
+  assertPlainObject,
+  describeValue,
+  invalid,
+  MAX_TIMER_MS,
+} from '../util/validate.js';
 import { encodeEvent, type SseEvent } from '../wire/encoder.js';
 import {
   createMemoryResumableStore,
@@ -126,7 +132,6 @@ const DEFAULT_MAX_EVENTS = 10_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_RUNNING = 1000;
 const DEFAULT_LEASE_MS = 15_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const textEncoder = new TextEncoder();
 
 /**

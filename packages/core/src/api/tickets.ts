@@ -1,4 +1,4 @@
-import { assertPlainObject, invalid } from '../util/validate.js';
+import { assertPlainObject, assertTimerMs, invalid } from '../util/validate.js';
 import { checkedPrincipal, type SsePrincipal } from './authorization.js';
 
 /**
@@ -31,7 +31,6 @@ export interface StreamTickets {
 
 const TICKET = /^[A-Za-z0-9_-]{43}$/;
 const DEFAULT_TTL_MS = 30_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Short-lived, single-use stream tickets, for clients that cannot send headers (`EventSource`):
@@ -50,9 +49,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function createStreamTickets(options: StreamTicketsOptions = {}): StreamTickets {
   assertPlainObject('createStreamTickets(options)', options);
   const ttl = options.ttl ?? DEFAULT_TTL_MS;
-  if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > MAX_TIMER_MS) {
-    throw invalid('createStreamTickets(options).ttl', 'a positive integer of ms', ttl);
-  }
+  assertTimerMs('createStreamTickets(options).ttl', ttl);
   const store = options.store ?? createMemoryTicketStore();
   if (
     typeof store !== 'object' ||

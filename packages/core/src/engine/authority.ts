@@ -10,6 +10,7 @@ import {
 } from '../api/authorization.js';
 import type { DisconnectMessage } from '../api/disconnect-bus.js';
 import { isPromiseLike } from '../util/promise.js';
+import { MAX_TIMER_MS } from '../util/validate.js';
 import type { SseAnswer } from './chunk.js';
 import type { CloseReason } from './metrics.js';
 
@@ -19,7 +20,6 @@ export type Authorization =
   | { readonly answer: SseAnswer & { readonly status: number }; readonly principal?: undefined };
 
 const TIMED_OUT = Symbol('timed out');
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The 401 of a principal past its expiry, or of a key refused by `disconnect({ refuseFor })`. */
 export const expiredCredentials = deny(401, {

@@ -9,7 +9,9 @@ import {
   assertInteger,
   assertNonNegativeNumber,
   assertPlainObject,
+  assertTimerMs,
   invalid,
+  MAX_TIMER_MS,
 } from '../util/validate.js';
 import { encodeEvent, isSseEvent, type SseEvent } from '../wire/encoder.js';
 import type {
@@ -212,8 +214,6 @@ export const OPTION_KEYS: ReadonlySet<string> = new Set([
   'disconnects',
 ]);
 export const DEFAULT_HEARTBEAT_MS = 15_000;
-/** The longest delay a timer takes (2^31 - 1 ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 
 export function defaultErrorEvent(error: unknown): SseEvent {
@@ -450,28 +450,12 @@ function resolveAuthorization(
   const authorize = options.authorize ?? undefined;
   if (authorize !== undefined) assertFunction('options.authorize', authorize);
   const authorizeTimeout = options.authorizeTimeout ?? DEFAULT_AUTHORIZE_TIMEOUT_MS;
-  if (
-    !Number.isSafeInteger(authorizeTimeout) ||
-    authorizeTimeout < 1 ||
-    authorizeTimeout > MAX_TIMER_MS
-  ) {
-    throw invalid(
-      'options.authorizeTimeout',
-      `a positive integer of ms, at most ${MAX_TIMER_MS}`,
-      authorizeTimeout,
-    );
-  }
+  assertTimerMs('options.authorizeTimeout', authorizeTimeout);
   let revalidate: Settings['revalidate'];
   const option = options.revalidate ?? undefined;
   if (option !== undefined) {
     assertPlainObject('options.revalidate', option);
-    if (!Number.isSafeInteger(option.every) || option.every < 1 || option.every > MAX_TIMER_MS) {
-      throw invalid(
-        'options.revalidate.every',
-        `a positive integer of ms, at most ${MAX_TIMER_MS}`,
-        option.every,
-      );
-    }
+    assertTimerMs('options.revalidate.every', option.every);
     if (option.check !== undefined) assertFunction('options.revalidate.check', option.check);
     else if (authorize === undefined) {
       throw invalid(

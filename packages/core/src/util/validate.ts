@@ -56,3 +56,13 @@ export function assertPlainObject<T>(
 ): asserts value is T & Record<string, unknown> {
   if (!isPlainObject(value)) throw invalid(name, 'an object', value);
 }
+
+/** The longest delay a timer takes (2^31 - 1 ms); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `value` as a timer's delay: a positive integer of ms, at most {@link MAX_TIMER_MS}. */
+export function assertTimerMs(name: string, value: unknown): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > MAX_TIMER_MS) {
+    throw invalid(name, `a positive integer of ms, at most ${MAX_TIMER_MS}`, value);
+  }
+}
