@@ -51,7 +51,10 @@ function pack(root, packageDir, outDir) {
   return join(outDir, created[0]);
 }
 
-/** Returns { [adapter]: 'pass' | 'FAIL: …' } for every adapter that has a quickstart. */
+/**
+ * Returns { results: { [adapter]: 'pass' | 'FAIL' }, failures: [{ adapter, output }] } for every
+ * adapter that has a quickstart.
+ */
 export function runPackInstall(root) {
   const packs = join(root, '.tmp', 'packs');
   rmSync(packs, { recursive: true, force: true });
@@ -64,6 +67,7 @@ export function runPackInstall(root) {
     return tarballs.get(dir);
   };
   const results = {};
+  const failures = [];
   for (const [adapter, deps] of Object.entries(FRAMEWORK_DEPS)) {
     const quickstart = join(root, 'scripts', 'quickstarts', `${adapter}.mjs`);
     if (!existsSync(join(root, 'packages', adapter)) || !existsSync(quickstart)) continue;
@@ -99,14 +103,24 @@ export function runPackInstall(root) {
         ],
         { cwd: project, encoding: 'utf8' },
       );
-      console.log(`${esm.stdout}${esm.stderr}${cjs.stdout}${cjs.stderr}`.trim());
+      const output = [
+        `quickstart.mjs exited with ${esm.status ?? esm.signal ?? esm.error}`,
+        esm.stdout,
+        esm.stderr,
+        `require() exited with ${cjs.status ?? cjs.signal ?? cjs.error}`,
+        cjs.stdout,
+        cjs.stderr,
+      ].join('\n');
+      console.log(output.trim());
       results[adapter] = esm.status === 0 && cjs.status === 0 ? 'pass' : 'FAIL';
+      if (results[adapter] !== 'pass') failures.push({ adapter, output });
     } catch (error) {
       console.log(String(error));
       results[adapter] = 'FAIL';
+      failures.push({ adapter, output: `Error: ${error.message}` });
     } finally {
       rmSync(project, { recursive: true, force: true });
     }
   }
-  return results;
+  return { results, failures };
 }

@@ -2,7 +2,8 @@
 // The whole test suite, as `pnpm test` and CI run it: lint, typecheck, build, every package's tests
 // and the published-package checks, then one table of package x task results.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { printSnippetCheck, runSnippetCheck } from './check-snippets.mjs';
 import { ensurePythonDeps } from './ensure-python-deps.mjs';
@@ -60,8 +61,8 @@ const turboOk = run('typecheck, build, test, check-exports', bin('turbo'), [
 
 const node20 = printSummary();
 const matrix = await runNodeMatrix(root);
-const installed = runPackInstall(root);
-const matrixOk = printMatrix(node20, matrix, installed);
+const packed = runPackInstall(root);
+const { ok: matrixOk, gaps } = printMatrix(node20, matrix, packed.results);
 console.log('\n=== README and JSDoc TypeScript snippets: strict tsc on the packed packages');
 const snippets = runSnippetCheck(root);
 const snippetsOk = printSnippetCheck(snippets);
@@ -70,7 +71,7 @@ printTable(
   ['npm install (no EBADENGINE)', 'ESM nodenext', 'CJS node16'],
   [[snippets.results.install ?? '-', snippets.results.ESM ?? '-', snippets.results.CJS ?? '-']],
 );
-printFailures(node20, matrix, lintOk);
+printFailures(node20, matrix, packed.failures, gaps, { lintOk, turboOk });
 if (!snippetsOk) {
   console.log('--- TypeScript snippets (node scripts/check-snippets.mjs)');
   for (const error of snippets.errors.slice(0, 25)) console.log(error);
@@ -112,12 +113,26 @@ function printSummary() {
   return rows;
 }
 
-/** Repeats, at the very end, which tests failed and their first error lines. */
-function printFailures(rows, { failures }, lintOk) {
-  const sections = [];
+/**
+ * Repeats, at the very end, everything that failed and its first error lines: CI shows only the
+ * tail of this output, so nothing that fails may go unnamed here.
+ */
+function printFailures(rows, { failures }, packFailures, gaps, { lintOk, turboOk }) {
+  const sections = gaps.map((gap) => [gap, 'Error: this cell of the matrix has no result']);
   if (!lintOk) sections.push(['lint and format', 'Error: biome ci . failed; run `npx biome ci .`']);
+  let turboNamed = false;
   for (const [pkg, results] of rows) {
+    for (const task of ['typecheck', 'build', 'test', 'check-exports']) {
+      const status = results[task];
+      if (status === undefined || status.startsWith('pass') || results.logs[task]) continue;
+      turboNamed = true;
+      sections.push([
+        `${pkg} ${task} (Node ${process.versions.node})`,
+        `Error: ${status}: turbo recorded no exit code (killed by a signal, or a task it depends on failed)`,
+      ]);
+    }
     for (const [task, logFile] of Object.entries(results.logs)) {
+      turboNamed = true;
       let text;
       try {
         text = readFileSync(join(root, logFile), 'utf8');
@@ -131,12 +146,28 @@ function printFailures(rows, { failures }, lintOk) {
     const where = typeof major === 'number' ? `Node ${major}` : RUNTIMES[major].title;
     sections.push([`@sse-middleware/${adapter} test (${where})`, output]);
   }
+  for (const { adapter, output } of packFailures) {
+    sections.push([`@sse-middleware/${adapter} packed, npm-installed quickstart`, output]);
+  }
+  if (!turboOk && !turboNamed) {
+    sections.push([
+      'turbo run typecheck test check-exports',
+      'Error: turbo exited non-zero but its run summary names no failed task; see its output above',
+    ]);
+  }
   if (sections.length === 0) return;
-  console.log('\nWhat failed');
+  const disk = statfsSync(root);
+  console.log(
+    `\nWhat failed (free now: ${gib(disk.bavail * disk.bsize)} GiB of disk, ${gib(freemem())} GiB of memory)`,
+  );
   for (const [title, text] of sections) {
     console.log(`--- ${title}`);
     for (const line of failureDigest(text)) console.log(line);
   }
+}
+
+function gib(bytes) {
+  return (bytes / 2 ** 30).toFixed(1);
 }
 
 function printTable(title, header, lines) {
@@ -148,7 +179,10 @@ function printTable(title, header, lines) {
   for (const line of lines) console.log(fmt(line));
 }
 
-/** The server x Node version x runtime table; returns false when any cell failed. */
+/**
+ * Prints the server x Node version x runtime table; `ok` is false when any cell failed or has no
+ * result, and `gaps` names the cells without one.
+ */
 function printMatrix(node20Rows, { results, notes }, installed) {
   const header = [
     'server',
@@ -158,6 +192,7 @@ function printMatrix(node20Rows, { results, notes }, installed) {
     'packed, npm-installed quickstart',
   ];
   let ok = true;
+  const gaps = [];
   const lines = ADAPTERS.filter((a) => node20Rows.has(`@sse-middleware/${a}`)).map((adapter) => {
     const own = node20Rows.get(`@sse-middleware/${adapter}`)?.test ?? '-';
     const onRuntimes = Object.keys(RUNTIMES).map((name) =>
@@ -171,6 +206,10 @@ function printMatrix(node20Rows, { results, notes }, installed) {
       ...onRuntimes,
       installed[adapter] ?? '-',
     ];
+    cells.forEach((cell, i) => {
+      if (cell === '-' || cell === 'not run')
+        gaps.push(`${adapter}, column "${header[i + 1]}": ${cell}`);
+    });
     const counted = cells.filter((c) => !Object.values(NOT_A_FETCH_SERVER).includes(c));
     if (counted.some((c) => c.startsWith('FAIL') || c === '-' || c === 'not run')) ok = false;
     return [adapter, ...cells];
@@ -180,5 +219,5 @@ function printMatrix(node20Rows, { results, notes }, installed) {
   console.log(
     '  note: Bun and Deno run the servers built on the Fetch API (hono, fetch); the others are node:http or uWS servers (n/a)',
   );
-  return ok;
+  return { ok, gaps };
 }
