@@ -36,6 +36,21 @@ function sh(command, args, cwd) {
   return run.stdout;
 }
 
+/**
+ * `npm install` in `cwd`, once more if the registry failed it: a download cut off is the network's
+ * failure, not the package's, and the second attempt's error is the one reported. Said in the log.
+ */
+function installFromRegistry(args, cwd) {
+  try {
+    sh('npm', args, cwd);
+  } catch (error) {
+    if (!/ECONNRESET|ETIMEDOUT|EAI_AGAIN|ECONNREFUSED|socket hang up|network/i.test(String(error)))
+      throw error;
+    console.log(`npm install failed on the network; trying once more:\n${error.message}`);
+    sh('npm', args, cwd);
+  }
+}
+
 function pack(root, packageDir, outDir) {
   const before = new Set(readdirSync(outDir));
   sh(
@@ -80,8 +95,7 @@ export function runPackInstall(root) {
         join(project, 'package.json'),
         JSON.stringify({ name: 'quickstart', private: true, type: 'module' }),
       );
-      sh(
-        'npm',
+      installFromRegistry(
         ['install', '--no-audit', '--no-fund', core, ...ours, tarball, ...deps, 'undici@7'],
         project,
       );

@@ -36,8 +36,11 @@ import {
   type Topology,
 } from './results.js';
 import { type CrossNodeReport, loadLatest, mergeIntoLatest } from './saved.js';
+import { scaleBench } from './scale.js';
 import { SSE_PATH } from './server/kind.js';
 import { ServerUnderTest } from './server-under-test.js';
+import { soakBench } from './soak/run.js';
+import { vsBetterSseBench } from './vs-better-sse.js';
 import type { MergedStats } from './workers.js';
 import { WorkerPool } from './workers.js';
 
@@ -456,9 +459,21 @@ function payloadLabel(bytes: number): string {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
+  // First: it has a --render of its own.
+  if (process.argv.includes('--soak')) {
+    if (!(await soakBench(process.argv.slice(2), log))) {
+      console.error('FAILED: a soak set-up lost, duplicated or left streams open');
+      process.exit(1);
+    }
+    return;
+  }
   if (process.argv.includes('--render')) {
     for (const file of await writeReports(await loadLatest())) log(`rewrote ${file}`);
     return;
+  }
+  if (process.argv.includes('--vs-better-sse')) {
+    const correct = await vsBetterSseBench(process.argv.includes('--quick'), log);
+    process.exit(correct ? 0 : 1);
   }
   if (process.argv.includes('--authorize')) {
     await authorizeBench(process.argv.includes('--quick'), log);
@@ -468,6 +483,13 @@ async function main() {
     const correct = await postStreamBench(process.argv.includes('--quick'), log);
     if (!correct) {
       console.error('FAILED: the resumed stream lost, duplicated or reordered events');
+      process.exit(1);
+    }
+    return;
+  }
+  if (process.argv.includes('--scale')) {
+    if (!(await scaleBench(process.argv.includes('--quick'), log))) {
+      console.error('FAILED: a stream missed an event, got one twice, or a server crashed');
       process.exit(1);
     }
     return;

@@ -1,9 +1,11 @@
 /** docs/benchmarks.md: the figures of one run poured into page.md; prose lives in Markdown only. */
+import { posix } from 'node:path';
 import { ADAPTERS, type Plan } from '../plan.js';
 import type { Measurement, Results } from '../results.js';
 import type { ReportInput } from '../saved.js';
+import { headline, loadScaleResult } from '../scale/result.js';
 import { largest, type TargetCheck } from '../targets.js';
-import { dash, n, pairs, table } from './format.js';
+import { dash, n, num, pairs, table } from './format.js';
 import { barChart } from './svg.js';
 import * as tables from './tables.js';
 
@@ -110,6 +112,38 @@ export function fill(template: string, values: Record<string, string | undefined
     .replace(/\n{3,}/g, '\n\n');
 }
 
+/**
+ * The "100,000 streams" section: the last `pnpm bench --scale` (bench/results/scale.json), a run
+ * of its own, linked from `readme`'s directory to docs/benchmarks-scale.md and docs/scaling.md.
+ */
+function scaleSection(readme: string): Record<string, string | undefined> {
+  const result = loadScaleResult();
+  if (!result) return {};
+  const h = headline(result);
+  const docs = posix.join(posix.dirname(readme), '..', 'docs');
+  const calls = result.redisCallsPerEvent;
+  const rows = pairs(['', ''], {
+    streams: `${n(h.streams)} over ${h.servers} server processes (${h.kinds.map((k) => `${k.servers} × ${k.kind}`).join(', ')}) sharing one channel through one Redis stream`,
+    delivery: `${n(h.all.delivered)}/${n(h.all.expected)} over ${result.plan.broadcasts} broadcasts${h.complete ? ' (100%, each stream every event exactly once)' : ' (**incomplete**)'}`,
+    'broadcast to all streams, p50 / p99': `${num(h.medianP50Ms, 0)} / ${num(h.medianP99Ms, 0)} ms (median of the broadcasts; worst p99 ${num(h.worstP99Ms, 0)} ms)`,
+    'server RSS per stream (after GC)': h.kinds
+      .map((k) => `${k.kind} ${num(k.rssPerStreamKiB)} KiB`)
+      .join(', '),
+    'kernel per stream': `${num(h.kernelPerStreamKiB)} KiB for both ends on loopback (${num(h.kernelPerEndKiB)} KiB per end)`,
+    'server CPU per delivery': h.kinds
+      .map((k) => `${k.kind} ${num(k.cpuUsPerDelivery)} µs`)
+      .join(', '),
+    'Redis commands per event': `${calls.xread ?? 0} XREAD (one per server), ${calls.evalsha ?? 0} EVALSHA (the append: XREVRANGE + XADD)`,
+  });
+  return {
+    scale: rows,
+    scaleCommand: result.command,
+    scaleDay: result.date.slice(0, 10),
+    scaleReport: posix.join(docs, 'benchmarks-scale.md'),
+    scaling: posix.join(docs, 'scaling.md'),
+  };
+}
+
 export function renderMarkdown(input: ReportInput, checks: TargetCheck[], links: Links) {
   const { results, plan, meta, failures, crossnode } = input;
   const { cpu, cores, memoryGiB, node, platform, pinned } = meta.machine;
@@ -164,5 +198,6 @@ export function renderMarkdown(input: ReportInput, checks: TargetCheck[], links:
       table(tables.CROSS_NODE_COLUMNS, tables.crossNodeRows(cross.results, plan.crossnode.nodes)),
     redis: cross?.redis,
     failures: failures.map((f) => `- ${f}`).join('\n'),
+    ...scaleSection(links.readme),
   });
 }

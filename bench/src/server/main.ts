@@ -12,6 +12,7 @@ const KINDS: Record<string, () => Promise<{ start: StartKind }>> = {
   'node-http-ours': () => import('./kinds/node-http-ours.js'),
   'node-http-raw': () => import('./kinds/node-http-raw.js'),
   'node-http-peer': () => import('./kinds/node-http-peer.js'),
+  'node-http-peer-plain': () => import('./kinds/node-http-peer-plain.js'),
   'fastify-ours': () => import('./kinds/fastify-ours.js'),
   'fastify-raw': () => import('./kinds/fastify-raw.js'),
   'fastify-peer': () => import('./kinds/fastify-peer.js'),
@@ -55,7 +56,8 @@ function sample(server: KindServer): ServerSample {
 
 /**
  * Publishes `count` events: back to back (one per event-loop turn, so I/O runs in between) when
- * `intervalMs` is 0, else on a fixed schedule (late ticks catch up at once rather than slip).
+ * `intervalMs` is 0, all in one turn (a burst: no I/O in between) when it is negative, else on a
+ * fixed schedule (late ticks catch up at once rather than slip).
  */
 async function publish(server: KindServer, count: number, intervalMs: number, size: number) {
   const started = performance.now();
@@ -64,7 +66,7 @@ async function publish(server: KindServer, count: number, intervalMs: number, si
       const wait = started + i * intervalMs - performance.now();
       if (wait > 0) await sleep(wait);
       else await immediate();
-    } else if (i > 0) {
+    } else if (i > 0 && intervalMs === 0) {
       await immediate();
     }
     published += 1;

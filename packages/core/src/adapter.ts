@@ -19,6 +19,7 @@ export {
   type HeaderSource,
   type RequestViewInit,
 } from './adapter-kit/request.js';
+export { requestHeadersToCopy } from './adapter-kit/request-headers.js';
 export type { SseSink } from './adapter-kit/sink.js';
 export {
   markStreamSocket,

@@ -159,6 +159,7 @@ const ENTRIES = {
       'parseDisconnectMessage',
       'pollHeaders',
       'refusePipelined',
+      'requestHeadersToCopy',
       'resolveMatch',
       'socketHasStream',
       'withPollSignal',

@@ -1,19 +1,19 @@
 import type { BodySource } from '@sse-middleware/core/adapter';
-import type { Context } from 'hono';
+import type { HonoRequest } from 'hono';
 
 const EMPTY: readonly Uint8Array[] = [];
 
 /**
  * The request body, read only when asked for: from Hono's own cache when the app already read it
  * (`await c.req.json()`), else from the request's stream (on @hono/node-server the Web `Request`
- * is built only then).
+ * is built only then). Holds the `HonoRequest`, not the Context.
  */
-export function bodyOf(c: Context): BodySource {
+export function bodyOf(request: HonoRequest): BodySource {
   return () => {
-    if (Object.keys(c.req.bodyCache).length > 0) {
-      return c.req.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+    if (Object.keys(request.bodyCache).length > 0) {
+      return request.arrayBuffer().then((buffer) => new Uint8Array(buffer));
     }
-    return c.req.raw.body ?? toAsync(EMPTY);
+    return request.raw.body ?? toAsync(EMPTY);
   };
 }
 

@@ -1,16 +1,15 @@
-import type { SseOptions, SseRequest, StreamInit } from '@sse-middleware/core';
+import type { SseOptions, StreamInit } from '@sse-middleware/core';
 import {
   attachHandle,
-  createRequestView,
   createSseEngine,
   invalid,
   isPoll,
   type SseHandler,
 } from '@sse-middleware/core/adapter';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyOf } from './body.js';
 import { nodeOutgoingOf, refusePipelinedOnNode, streamToNode } from './node-server.js';
 import { type FetchApp, pollApp } from './poll.js';
+import { requestView } from './request.js';
 import { answerResponse } from './route.js';
 import { streamResponse } from './web-stream.js';
 
@@ -19,8 +18,10 @@ export { type HonoSseRouteOptions, type SseRoute, sseRoute } from './route.js';
 
 /**
  * The options of {@link sse}: the core's {@link SseOptions}, plus the app that the default chunk
- * generator polls and the choice of path on @hono/node-server. In matchers and chunk generators,
- * `req.raw` is the Hono {@link Context} being streamed.
+ * generator polls and the choice of path on @hono/node-server. In matchers, `authorize`, `answer`,
+ * `hooks.opened`, the source's call and chunk generators, `req.raw` is the Hono {@link Context}
+ * being streamed; once a stream has started, the other hooks and `onError` get the view without
+ * it, so that the stream does not keep the Context alive (see the README).
  */
 export interface HonoSseOptions extends SseOptions {
   /**
@@ -103,17 +104,6 @@ export function sse(options: HonoSseOptions): SseMiddleware {
     return streamResponse(c, engine, matched, outgoing, init);
   };
   return attachHandle(middleware, engine);
-}
-
-/** The request as matchers see it. Headers are read from the request only when asked for. */
-function requestView(c: Context): SseRequest {
-  return createRequestView({
-    method: c.req.method,
-    url: c.req.url,
-    headers: { get: (name) => c.req.header(name) ?? null },
-    raw: c,
-    body: bodyOf(c),
-  });
 }
 
 function splitOptions(given: HonoSseOptions | undefined) {

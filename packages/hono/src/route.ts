@@ -1,15 +1,14 @@
 import type { SseAnswer, SseRouteOptions, StreamInit } from '@sse-middleware/core';
 import {
   attachHandle,
-  createRequestView,
   createSseEngine,
   invalid,
   type SseHandler,
 } from '@sse-middleware/core/adapter';
 import type { Context, Handler } from 'hono';
 import type { StatusCode } from 'hono/utils/http-status';
-import { bodyOf } from './body.js';
 import { nodeOutgoingOf, refusePipelinedOnNode, streamToNode } from './node-server.js';
+import { requestView } from './request.js';
 import { streamResponse } from './web-stream.js';
 
 /** The options of {@link sseRoute}: the core's {@link SseOptions} (no matcher), plus `nodeFastPath`. */
@@ -63,13 +62,7 @@ export function sseRoute(options: HonoSseRouteOptions = {}): SseRoute {
   const respond = async (c: Context, init?: StreamInit): Promise<Response> => {
     const pipelined = refusePipelinedOnNode(c);
     if (pipelined) return pipelined;
-    const view = createRequestView({
-      method: c.req.method,
-      url: c.req.url,
-      headers: { get: (name) => c.req.header(name) ?? null },
-      raw: c,
-      body: bodyOf(c),
-    });
+    const view = requestView(c);
     const { answer, init: ready } = await engine.prepare(view, init);
     if (answer) return answerResponse(c, answer);
     const outgoing = nodeOutgoingOf(c);

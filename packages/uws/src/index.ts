@@ -4,6 +4,7 @@ import {
   createRequestBody,
   createSseEngine,
   invalid,
+  requestHeadersToCopy,
   type SseHandler,
 } from '@sse-middleware/core/adapter';
 import { bodyOf } from './body.js';
@@ -18,7 +19,7 @@ export { framingProblem, guardFraming, refuseAmbiguousFraming } from './framing.
 export { assertNativeUws, isNativeUws } from './native.js';
 export type { UwsPollHandler } from './poll.js';
 export type { UwsRequestCopy } from './request.js';
-export { sseRoute, type UwsSseRoute } from './route.js';
+export { sseRoute, type UwsSseRoute, type UwsSseRouteOptions } from './route.js';
 export type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
 
 /** The core's {@link SseOptions}, plus the handler the default chunk generator polls. */
@@ -29,6 +30,25 @@ export interface UwsSseOptions extends SseOptions {
    * to stream is given here as a plain function. Give this, `chunkGenerator` or `source`.
    */
   handler?: UwsPollHandler | undefined;
+  /**
+   * The request headers the app's own code reads: matchers, chunk generators, `source`,
+   * `authorize`, `limitPerKey` and `rateLimit` keys, `answer`, hooks, `onError`. uWS's request dies
+   * when the route handler returns, so the handler copies every header unless this names the ones
+   * to keep (any case); the headers the engine reads itself (`Last-Event-ID`, `Accept`, `Origin`,
+   * `Host`, `Content-Length`) are always copied. Others then read as absent. Default: every header.
+   *
+   * ```ts context=uws-app
+   * import { createChannel, uriMatch } from '@sse-middleware/core';
+   * import { sse } from '@sse-middleware/uws';
+   *
+   * const feed = createChannel();
+   * app.get(
+   *   '/feed',
+   *   sse({ requestMatcher: uriMatch('/feed'), source: feed.source(), requestHeaders: [] }),
+   * );
+   * ```
+   */
+  requestHeaders?: readonly string[] | undefined;
 }
 
 /**
@@ -72,13 +92,14 @@ export type UwsSseHandler = SseHandler<(res: UwsHttpResponse, req: UwsHttpReques
  */
 export function sse(options: UwsSseOptions): UwsSseHandler {
   const engine = createEngine(options);
+  const keep = requestHeadersToCopy('options.requestHeaders', options.requestHeaders);
   const checkNative = nativeResponseCheck();
 
   const handler = (res: UwsHttpResponse, req: UwsHttpRequest): void => {
     checkNative(res);
     // Before anything else: a request uWS may have framed otherwise than a proxy in front.
     if (refuseAmbiguousFraming(res, req)) return;
-    const matched = engine.match(copyRequest(req));
+    const matched = engine.match(copyRequest(req, keep));
     if (!matched) {
       req.setYield(true);
       return;
@@ -104,7 +125,7 @@ function createEngine(options: UwsSseOptions): SseEngine {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalid('options', 'an object', options);
   }
-  const { handler, ...engineOptions } = options;
+  const { handler, requestHeaders: _copied, ...engineOptions } = options;
   const streamOption =
     options.chunkGenerator != null ? 'chunkGenerator' : options.source != null ? 'source' : null;
   if (handler == null) {

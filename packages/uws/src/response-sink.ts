@@ -5,6 +5,7 @@ import {
   WATCH_CLIENT,
   type WatchableSink,
 } from '@sse-middleware/core/adapter';
+import { corkedWrite } from './corked-write.js';
 import type { UwsHttpResponse } from './uws.js';
 
 /**
@@ -19,41 +20,47 @@ const HEAD_COMMENT = new Uint8Array([0x3a, 0x0a]); // ':\n'
 /**
  * An {@link SseSink} over a uWebSockets.js response. Every write happens inside `res.cork()`, and
  * once uWS reports the response aborted (or it has ended) the response is never touched again.
+ *
+ * It is the client's presence itself (`signal`, created only if read, and the listener the engine
+ * watches through `WATCH_CLIENT`), and it gives uWS one bound function for both of its
+ * callbacks, so a stream costs this object, that function and the response.
  */
-export class UwsResponseSink implements WatchableSink {
+export class UwsResponseSink extends ClientPresence implements WatchableSink {
   readonly #res: UwsHttpResponse;
-  /** Its signal is created only if read: the engine watches the client through WATCH_CLIENT. */
-  readonly #client = new ClientPresence();
   /** Set once the client has gone or the response has ended: `#res` is invalid from then on. */
   #done = false;
   #drained: Promise<void> | undefined;
   #resolveDrained: (() => void) | undefined;
 
   constructor(res: UwsHttpResponse) {
+    super();
     this.#res = res;
-    res.onAborted(() => {
-      this.#done = true;
-      this.#client.leave();
-      this.#settleDrained();
-    });
+    const handler = this.#responseEvent.bind(this);
+    res.onAborted(handler);
     // Registered up front: with an onWritable handler, uWS clears the socket timeout when the
     // client catches up; without one it arms its 10 s idle timeout and later drops a live stream.
-    res.onWritable(() => {
-      this.#settleDrained();
-      return true;
-    });
-  }
-
-  get signal(): AbortSignal {
-    return this.#client.signal;
+    res.onWritable(handler);
   }
 
   get clientGone(): boolean {
-    return this.#client.aborted;
+    return this.aborted;
   }
 
   [WATCH_CLIENT](listener: ClientListener | undefined): void {
-    this.#client.watch(listener);
+    this.watch(listener);
+  }
+
+  /**
+   * The one handler uWS gets for a stream, bound to its sink: `onAborted` calls it with nothing
+   * (the response is invalid from then on), `onWritable` with the write offset (the client caught up).
+   */
+  #responseEvent(offset?: number): boolean {
+    if (offset === undefined) {
+      this.#done = true;
+      this.leave();
+    }
+    this.#settleDrained();
+    return true;
   }
 
   head(status: number, headers: Readonly<Record<string, string>>): void {
@@ -76,13 +83,8 @@ export class UwsResponseSink implements WatchableSink {
 
   write(chunk: Uint8Array): undefined | Promise<void> {
     if (this.#done) return undefined;
-    const res = this.#res;
-    let accepted = false;
     // uWS keeps whatever the socket did not take; `false` says its buffer is growing.
-    res.cork(() => {
-      accepted = res.write(chunk);
-    });
-    if (accepted || this.#done) return undefined;
+    if (corkedWrite(this.#res, chunk) || this.#done) return undefined;
     this.#drained ??= new Promise<void>((resolve) => {
       this.#resolveDrained = resolve;
     });

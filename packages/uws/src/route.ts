@@ -3,6 +3,7 @@ import {
   attachHandle,
   createSseEngine,
   invalid,
+  requestHeadersToCopy,
   type SseHandler,
 } from '@sse-middleware/core/adapter';
 import { bodyOf } from './body.js';
@@ -11,6 +12,15 @@ import { nativeResponseCheck } from './native.js';
 import { copyRequest } from './request.js';
 import { UwsResponseSink } from './response-sink.js';
 import type { UwsHttpRequest, UwsHttpResponse } from './uws.js';
+
+/** The core's {@link SseRouteOptions}, plus which request headers the app reads. */
+export interface UwsSseRouteOptions extends SseRouteOptions {
+  /**
+   * The request headers the app's own code reads (see `UwsSseOptions.requestHeaders`); the ones
+   * the engine reads itself are always copied. Default: every header.
+   */
+  requestHeaders?: readonly string[] | undefined;
+}
 
 /** What {@link sseRoute} returns: a uWS route handler, with the core's `engine` and `close()`. */
 export type UwsSseRoute = SseHandler<(res: UwsHttpResponse, req: UwsHttpRequest) => void>;
@@ -39,11 +49,13 @@ export type UwsSseRoute = SseHandler<(res: UwsHttpResponse, req: UwsHttpRequest)
  * );
  * ```
  */
-export function sseRoute(options: SseRouteOptions = {}): UwsSseRoute {
+export function sseRoute(options: UwsSseRouteOptions = {}): UwsSseRoute {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalid('sseRoute(options)', 'an object', options);
   }
-  const engine = createSseEngine(options, { route: true });
+  const { requestHeaders, ...engineOptions } = options;
+  const engine = createSseEngine(engineOptions, { route: true });
+  const keep = requestHeadersToCopy('sseRoute(options).requestHeaders', requestHeaders);
   const body = options.body;
   const keepBytes = typeof body === 'object' && body !== null ? body.maxBytes : undefined;
   const checkNative = nativeResponseCheck();
@@ -52,7 +64,7 @@ export function sseRoute(options: SseRouteOptions = {}): UwsSseRoute {
     checkNative(res);
     if (refuseAmbiguousFraming(res, req)) return;
     const sink = new UwsResponseSink(res);
-    void engine.serve(copyRequest(req, bodyOf(res, req, sink, keepBytes)), sink);
+    void engine.serve(copyRequest(req, keep, bodyOf(res, req, sink, keepBytes)), sink);
   };
   return attachHandle(handler, engine);
 }

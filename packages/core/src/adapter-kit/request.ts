@@ -40,7 +40,26 @@ export interface RequestViewInit {
   raw?: unknown;
   /** Where the body is read from, if the adapter can read it (see `BodySource`). */
   body?: BodySource | undefined;
+  /**
+   * How long a stream keeps `raw`: its whole life (`'stream'`, the default), or until it has
+   * started (`'start'`), for a per-request object of the server's that would otherwise be freed
+   * once the handler returns (Hono's Context). With `'start'`, matchers, `authorize`, `answer`,
+   * `hooks.opened` and the source's call see the whole view; afterwards `hooks` and `onError` get
+   * it without `raw` and `body` (see {@link startedView}), and only a chunk generator, called on
+   * every tick, is still handed the whole view. `raw` must then be an object.
+   *
+   * ```ts
+   * import { createRequestView } from '@sse-middleware/core/adapter';
+   *
+   * const context = { user: 'ada' }; // the server's per-request object
+   * const view = createRequestView({ method: 'GET', url: '/events', headers: {}, raw: context, keepRaw: 'start' });
+   * ```
+   */
+  keepRaw?: 'stream' | 'start' | undefined;
 }
+
+/** The `raw` objects of views made with `keepRaw: 'start'`: a matcher's copy of a view keeps its `raw`. */
+const releasedAtStart = new WeakSet<object>();
 
 export function createRequestView(init: RequestViewInit): SseRequest {
   assertPlainObject('createRequestView(init)', init);
@@ -55,6 +74,15 @@ export function createRequestView(init: RequestViewInit): SseRequest {
   }
   const { path, query } = splitTarget(init.url);
   const headers = toSseHeaders(init.headers);
+  const { keepRaw, raw } = init;
+  if (keepRaw === 'start') {
+    if (typeof raw !== 'object' || raw === null) {
+      throw invalid('createRequestView(init).raw', "an object with keepRaw: 'start'", raw);
+    }
+    releasedAtStart.add(raw);
+  } else if (keepRaw !== undefined && keepRaw !== 'stream') {
+    throw invalid('createRequestView(init).keepRaw', "'stream' or 'start'", keepRaw);
+  }
   const view: { -readonly [K in keyof SseRequest]: SseRequest[K] } = {
     method: init.method.toUpperCase(),
     path,
@@ -66,6 +94,17 @@ export function createRequestView(init: RequestViewInit): SseRequest {
     // The headers, not the header: it is looked up only if the body is read.
     view.body = createRequestBody(init.body, headers);
   return view;
+}
+
+/**
+ * The view a stream keeps once it has started: `req` itself, or, when its `raw` was made with
+ * `keepRaw: 'start'`, a copy without `raw` and `body` (the body is read before the start or by
+ * the source itself), so that the server's per-request object can be freed.
+ */
+export function startedView(req: SseRequest): SseRequest {
+  const raw = req.raw;
+  if (typeof raw !== 'object' || raw === null || !releasedAtStart.has(raw)) return req;
+  return { ...req, raw: undefined, body: undefined };
 }
 
 /** The request target (`path?query`) of a view, as an inner handler would be called with. */

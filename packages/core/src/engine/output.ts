@@ -20,8 +20,11 @@ export interface OutputEvents {
 /**
  * One stream's way out: writes go straight to the sink while it accepts them, and into a queue
  * bounded in bytes while it is full. Whole chunks are queued and dropped, so framing survives.
+ * What happens is told to `events`, or, without them, to the subclass's overrides of
+ * {@link written}, {@link dropped} and {@link overflowed} (the engine's stream is its own output,
+ * so an open stream is one object).
  */
-export class StreamOutput {
+export class StreamOutput implements OutputEvents {
   /** Created on the first backpressure: most streams never have one. */
   #queue: Uint8Array[] | undefined;
   #queuedBytes = 0;
@@ -30,7 +33,7 @@ export class StreamOutput {
   #closed = false;
   readonly #sink: SseSink;
   readonly #policy: SlowConsumerPolicy;
-  readonly #events: OutputEvents;
+  readonly #events: OutputEvents | undefined;
   /** When bytes were last handed over (or the stream opened): heartbeats go to idle streams. */
   lastWriteAt = Date.now();
 
@@ -38,7 +41,7 @@ export class StreamOutput {
     sink: SseSink,
     readonly maxQueuedBytes: number,
     policy: SlowConsumerPolicy,
-    events: OutputEvents,
+    events?: OutputEvents,
   ) {
     this.#sink = sink;
     this.#policy = policy;
@@ -58,7 +61,7 @@ export class StreamOutput {
         return;
       }
       if (bytes.byteLength > this.maxQueuedBytes) {
-        this.#events.dropped(bytes.byteLength); // it could never fit: drop it, keep the queue
+        this.dropped(bytes.byteLength); // it could never fit: drop it, keep the queue
         return;
       }
       const queue = this.#queue;
@@ -69,7 +72,7 @@ export class StreamOutput {
       ) {
         const dropped = queue.shift()!;
         this.#queuedBytes -= dropped.byteLength;
-        this.#events.dropped(dropped.byteLength);
+        this.dropped(dropped.byteLength);
       }
     }
     this.#queue ??= [];
@@ -94,7 +97,7 @@ export class StreamOutput {
   overflow(): void {
     if (this.#closed) return;
     this.close();
-    this.#events.overflowed();
+    this.overflowed();
   }
 
   /** Stops all writing; queued chunks are discarded. */
@@ -106,10 +109,22 @@ export class StreamOutput {
     this.#wakeWaiters();
   }
 
+  written(bytes: number): void {
+    this.#events?.written(bytes);
+  }
+
+  dropped(bytes: number): void {
+    this.#events?.dropped(bytes);
+  }
+
+  overflowed(): void {
+    this.#events?.overflowed();
+  }
+
   #write(bytes: Uint8Array): void {
     this.lastWriteAt = Date.now();
     const pending = this.#sink.write(bytes);
-    this.#events.written(bytes.byteLength);
+    this.written(bytes.byteLength);
     if (pending) {
       this.#backpressured = true;
       const drain = () => this.#drain();

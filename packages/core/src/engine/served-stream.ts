@@ -5,7 +5,7 @@ import {
   unwatchClient,
   watchClient,
 } from '../adapter-kit/client-watch.js';
-import type { SseRequest } from '../adapter-kit/request.js';
+import { type SseRequest, startedView } from '../adapter-kit/request.js';
 import type { SseSink } from '../adapter-kit/sink.js';
 import { isPromiseLike } from '../util/promise.js';
 import { encodeEvent, type SseEvent } from '../wire/encoder.js';
@@ -15,7 +15,7 @@ import type { StreamLease } from './lease.js';
 import type { CloseReason, Metrics } from './metrics.js';
 import type { Settings } from './options.js';
 import { encodeEndEvent } from './options.js';
-import { type OutputEvents, StreamOutput } from './output.js';
+import { StreamOutput } from './output.js';
 import { pumpGenerator, pumpIterable } from './pumps.js';
 import {
   isPushSubscription,
@@ -62,14 +62,14 @@ const DEFAULT_EXPIRY_RETRY_MS = 1000;
  * One stream, from its head to its end: the client left, the source ended or failed, the
  * client was too slow, or the engine shut down. A push source (a channel) is subscribed and
  * then costs nothing but this object until the stream stops: no suspended async function, no
- * promise waiting for an abort, and an AbortSignal only if someone reads `ctx.signal`.
+ * promise waiting for an abort, and an AbortSignal only if someone reads `ctx.signal`. The stream
+ * is its own {@link StreamOutput}, so a channel's fan-out writes to it without another hop.
  */
-export class ServedStream implements OutputEvents, PushDelivery, ClientListener {
-  readonly output: StreamOutput;
+export class ServedStream extends StreamOutput implements PushDelivery, ClientListener {
   /** Settles once the stream has ended and everything is released. */
   readonly done: Promise<void>;
-  #resolveDone!: () => void;
-  #rejectDone!: (error: unknown) => void;
+  /** Resolves `done`; to reject it, it is given a rejected promise (one resolver kept, not two). */
+  #settleDone!: (outcome?: Promise<never>) => void;
   #reason: CloseReason = 'client';
   #ending = false;
   #finished = false;
@@ -82,7 +82,8 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   readonly #stopped = new LazyAbortSignal();
 
   readonly #env: StreamEnvironment;
-  readonly #req: SseRequest;
+  /** The request as matched; once the stream has started, as `startedView` keeps it. */
+  #req: SseRequest;
   readonly #sink: SseSink;
   readonly #lease: StreamLease;
   /** A route-level stream's own source, body and end event. */
@@ -96,15 +97,14 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     lease: StreamLease,
     init?: StreamInit,
   ) {
+    super(sink, env.settings.maxQueuedBytes, env.settings.policy);
     this.#env = env;
     this.#req = req;
     this.#sink = sink;
     this.#lease = lease;
     this.#init = init;
-    this.output = new StreamOutput(sink, env.settings.maxQueuedBytes, env.settings.policy, this);
-    this.done = new Promise<void>((resolve, reject) => {
-      this.#resolveDone = resolve;
-      this.#rejectDone = reject;
+    this.done = new Promise<void>((resolve) => {
+      this.#settleDone = resolve;
     });
   }
 
@@ -117,33 +117,33 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     return this.#stopped.aborted;
   }
 
-  get maxQueuedBytes(): number {
-    return this.output.maxQueuedBytes;
-  }
-
-  /** Sends the head and starts the source. */
+  /**
+   * Sends the head and starts the source. Then the stream keeps the request as `startedView`
+   * says (a chunk generator is still called with the whole of it).
+   */
   start(): void {
     const { settings, retryHint, heartbeat, wait } = this.#env;
     const req = this.#req;
-    const output = this.output;
     if (watchClient(this.#sink, this)) this.stop();
     const init = this.#init;
     const source = init?.source ?? settings.source;
     const ctx = this.#context(source);
     try {
       this.#sink.head(settings.status, settings.headers);
-      if (retryHint) output.send(retryHint);
-      heartbeat.add(output);
+      if (retryHint) this.send(retryHint);
+      heartbeat.add(this);
       if (settings.maxStreamDuration !== undefined) this.#expireAfter(settings.maxStreamDuration);
       if (!source) {
-        this.#follow(pumpGenerator(settings.chunkGenerator, req, ctx, output, wait));
+        this.#follow(pumpGenerator(settings.chunkGenerator, req, ctx, this, wait));
         return;
       }
       const produced: unknown = typeof source === 'function' ? source(req, ctx) : source;
       if (isPushSubscription(produced)) this.#subscribe(produced);
-      else this.#follow(pumpIterable(produced, ctx.signal, output, wait));
+      else this.#follow(pumpIterable(produced, ctx.signal, this, wait));
     } catch (error) {
       this.#fail(error);
+    } finally {
+      this.#req = startedView(req);
     }
   }
 
@@ -186,27 +186,15 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     if (this.#pushing) this.#end(undefined);
   }
 
-  send(bytes: Uint8Array): void {
-    this.output.send(bytes);
-  }
-
-  whenWritable(): Promise<void> | undefined {
-    return this.output.whenWritable();
-  }
-
-  overflow(): void {
-    this.output.overflow();
-  }
-
-  written(bytes: number): void {
+  override written(bytes: number): void {
     this.#env.metrics.written(this.#req, bytes);
   }
 
-  dropped(bytes: number): void {
+  override dropped(bytes: number): void {
     this.#env.metrics.dropped(this.#req, bytes);
   }
 
-  overflowed(): void {
+  override overflowed(): void {
     this.stop('slow-consumer');
   }
 
@@ -284,7 +272,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     const { errorEvent, onError } = this.#env.settings;
     if (!errorEvent) return;
     try {
-      this.output.send(textEncoder.encode(encodeEvent(errorEvent(error))));
+      this.send(textEncoder.encode(encodeEvent(errorEvent(error))));
     } catch (secondary) {
       onError(secondary, this.#req);
     }
@@ -297,7 +285,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     const jittered = retry > 0 ? retry + Math.floor(Math.random() * retry) : undefined;
     if (event === null && jittered === undefined) return;
     try {
-      this.output.send(
+      this.send(
         textEncoder.encode(
           encodeEvent({ ...event, ...(jittered === undefined ? {} : { retry: jittered }) }),
         ),
@@ -313,7 +301,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     let bytes = this.#env.settings.endEvent;
     try {
       if (init?.endEvent !== undefined) bytes = encodeEndEvent('init.endEvent', init.endEvent);
-      if (bytes) this.output.send(bytes);
+      if (bytes) this.send(bytes);
     } catch (error) {
       this.#env.settings.onError(error, this.#req);
     }
@@ -323,7 +311,7 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
   #writeExpiryHint(): void {
     const base = this.#env.settings.retry ?? DEFAULT_EXPIRY_RETRY_MS;
     const jittered = base + Math.floor(Math.random() * Math.max(base, 1));
-    this.output.send(textEncoder.encode(`retry: ${jittered}\n`));
+    this.send(textEncoder.encode(`retry: ${jittered}\n`));
   }
 
   #finish(why: CloseReason | undefined): void {
@@ -334,25 +322,24 @@ export class ServedStream implements OutputEvents, PushDelivery, ClientListener 
     if (unsubscribe) callQuietly(unsubscribe);
     const env = this.#env;
     const req = this.#req;
-    const output = this.output;
     try {
-      env.heartbeat.delete(output);
+      env.heartbeat.delete(this);
       if (why) this.#reason = why;
       if (!hasClientLeft(this.#sink)) {
         if (this.#reason === 'shutdown') this.#writeFinalEvent();
         else if (this.#reason === 'end') this.#writeEndEvent();
         else if (this.#reason === 'expired') this.#writeExpiryHint();
-        else if (this.#reason === 'auth-expired') output.send(REAUTH_EXPIRED);
-        else if (this.#reason === 'revoked') output.send(REAUTH_REVOKED);
+        else if (this.#reason === 'auth-expired') this.send(REAUTH_EXPIRED);
+        else if (this.#reason === 'revoked') this.send(REAUTH_REVOKED);
       }
-      output.close();
+      this.close();
       this.#sink.close();
       env.metrics.closed(req, this.#reason);
     } catch (error) {
-      this.#rejectDone(error);
+      this.#settleDone(Promise.reject(error));
       return;
     }
-    this.#resolveDone();
+    this.#settleDone();
   }
 }
 

@@ -7,6 +7,8 @@ import {
 import type { SseSink } from '../adapter-kit/sink.js';
 import { markStreamSocket } from '../adapter-kit/stream-socket.js';
 import { invalid } from '../util/validate.js';
+import { chunkedFrame } from './chunked-frame.js';
+import { directSocket, type Http1Socket, writeDirect } from './http1-socket.js';
 import { asNodeBuffer } from './node-buffer-view.js';
 
 /**
@@ -37,6 +39,11 @@ export interface NodeResponseLike {
  * An {@link SseSink} over a Node response. Headers already set on `res` (by CORS middleware, say)
  * are kept; the SSE headers are written over them. `write()` honours `false` by waiting for
  * `drain`, and that wait also ends when the connection closes, so it can never hang.
+ *
+ * On a node:http HTTP/1.1 chunked response that nothing wraps (no compression middleware, node's
+ * own `res.write`), a chunk goes to the socket in one write of its chunked frame, made once for all
+ * the streams a broadcast reaches, framed as `res.write()` frames it. Anywhere else (HTTP/2, a
+ * wrapped or corked response, HEAD) it goes through `res.write()`.
  */
 export function createNodeResponseSink(res: NodeResponseLike): SseSink {
   if (
@@ -97,6 +104,9 @@ class NodeResponseSink implements WatchableSink {
   write(chunk: Uint8Array): undefined | Promise<void> {
     if (this.#client.aborted) return undefined;
     const res = this.#res;
+    const socket = chunk.byteLength > 0 ? directSocket(res) : undefined;
+    const frame = socket && chunkedFrame(chunk);
+    if (socket && frame) return writeDirect(socket, frame) ? undefined : drained(socket, res);
     const accepted = res.write(asNodeBuffer(chunk));
     res.flush?.();
     if (accepted) return undefined;
@@ -116,4 +126,22 @@ class NodeResponseSink implements WatchableSink {
     this.#unmarkSocket?.();
     if (!res.writableEnded && !res.destroyed) res.end();
   }
+}
+
+/**
+ * Settles once a socket written to directly drains, or its response or the socket closes: the
+ * response itself never emits `drain` for bytes it did not see.
+ */
+function drained(socket: Http1Socket, res: NodeResponseLike): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      res.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+    res.on('close', done);
+  });
 }

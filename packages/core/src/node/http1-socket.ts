@@ -1,0 +1,152 @@
+/**
+ * When a node:http response's next chunk may go straight to its socket, pre-framed, instead of
+ * through `res.write()`. Read from the internals of `ServerResponse` (`lib/_http_outgoing.js` and
+ * `lib/_http_server.js`, the same on Node 20 to 26); any field missing or unexpected means no.
+ */
+
+/** The socket of an HTTP/1.1 response: a `net.Socket`, structurally. */
+export interface Http1Socket {
+  readonly writable: boolean;
+  readonly destroyed: boolean;
+  /** node:http: the response now being written on this connection (a pipelined one waits). */
+  readonly _httpMessage?: unknown;
+  readonly writableCorked: number;
+  write(chunk: Uint8Array): boolean;
+  cork(): void;
+  uncork(): void;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/** The fields of node:http's `ServerResponse` that say what `res.write()` would do now. */
+interface Http1Response {
+  readonly write?: unknown;
+  readonly _send?: unknown;
+  readonly _writeRaw?: unknown;
+  /** Added by compression middleware: `write` then goes through zlib. */
+  readonly flush?: unknown;
+  readonly chunkedEncoding?: unknown;
+  /** `false` for HEAD, 204 and 304: node:http drops the body. */
+  readonly _hasBody?: unknown;
+  readonly _headerSent?: unknown;
+  readonly finished?: unknown;
+  readonly destroyed?: unknown;
+  /** What waits for the socket (a pipelined response, or the head not yet written). */
+  readonly outputData?: { readonly length: number };
+  /**
+   * Non-zero while `res.write()` holds chunks back (Node 24+ corks the response itself until the
+   * next tick, and merges what it was given meanwhile), or `res.cork()` / the socket is corked.
+   */
+  readonly writableCorked?: unknown;
+  readonly socket?: unknown;
+}
+
+/** Node's own `write`, `_send` and `_writeRaw`, owned together by `OutgoingMessage.prototype`. */
+interface OutgoingMethods {
+  readonly write: unknown;
+  readonly _send: unknown;
+  readonly _writeRaw: unknown;
+}
+
+const runtime = globalThis as { Bun?: unknown; Deno?: unknown };
+/** Bun and Deno implement node:http anew: their internals are not node's. */
+const onNode = runtime.Bun === undefined && runtime.Deno === undefined;
+
+const byPrototype = new WeakMap<object, OutgoingMethods | null>();
+
+/**
+ * The methods `res.write()` runs, when they are node's own: the prototype that owns `write` also
+ * owns `_send` and `_writeRaw`, and nothing nearer `res` overrides any of them. A subclass or a
+ * wrapper that replaces one of them has a reason to see every write: it is then `null`.
+ */
+function outgoingMethods(prototype: object): OutgoingMethods | null {
+  let known = byPrototype.get(prototype);
+  if (known === undefined) {
+    known = ownerOfAll(prototype);
+    byPrototype.set(prototype, known);
+  }
+  return known;
+}
+
+function ownerOfAll(prototype: object): OutgoingMethods | null {
+  for (let at: object | null = prototype; at !== null; at = Object.getPrototypeOf(at)) {
+    const owns = ['write', '_send', '_writeRaw'].filter((name) => Object.hasOwn(at!, name));
+    if (owns.length === 0) continue;
+    if (owns.length < 3) return null;
+    const methods = at as OutgoingMethods;
+    const allFunctions = [methods.write, methods._send, methods._writeRaw].every(
+      (method) => typeof method === 'function',
+    );
+    return allFunctions ? methods : null;
+  }
+  return null;
+}
+
+/**
+ * Sockets the direct path has corked in this turn. What a turn writes to a socket (one event, or
+ * twenty published back to back) leaves in one `writev` once the turn's writes are done, as
+ * `res.write()` does it (it corks until the next tick).
+ */
+const corkedThisTurn = new Set<Http1Socket>();
+
+function uncorkAll(): void {
+  for (const socket of corkedThisTurn) socket.uncork();
+  corkedThisTurn.clear();
+}
+
+/** Writes `frame` to a socket {@link directSocket} gave, corked until this turn's writes are done. */
+export function writeDirect(socket: Http1Socket, frame: Uint8Array): boolean {
+  if (!corkedThisTurn.has(socket)) {
+    if (corkedThisTurn.size === 0) queueMicrotask(uncorkAll);
+    socket.cork();
+    corkedThisTurn.add(socket);
+  }
+  return socket.write(frame);
+}
+
+/**
+ * The socket to write `res`'s next chunk to, framed by hand, when `res.write()` would write it to
+ * that very socket and nothing else in between: an HTTP/1.1 chunked response with a body, its head
+ * sent, nothing of it buffered or corked (but by {@link writeDirect}), the connection's current
+ * response, node's own `write` unwrapped. `undefined` means: go through `res.write()`.
+ */
+export function directSocket(res: object): Http1Socket | undefined {
+  if (!onNode) return undefined;
+  const r = res as Http1Response;
+  if (
+    r.chunkedEncoding !== true ||
+    r._headerSent !== true ||
+    r._hasBody !== true ||
+    r.finished !== false ||
+    r.destroyed !== false ||
+    r.outputData?.length !== 0 ||
+    r.flush !== undefined
+  ) {
+    return undefined;
+  }
+  const prototype = Object.getPrototypeOf(res) as object | null;
+  const methods = prototype === null ? null : outgoingMethods(prototype);
+  if (
+    methods === null ||
+    r.write !== methods.write ||
+    r._send !== methods._send ||
+    r._writeRaw !== methods._writeRaw
+  ) {
+    return undefined;
+  }
+  const socket = r.socket as Partial<Http1Socket> | null | undefined;
+  if (
+    typeof socket !== 'object' ||
+    socket === null ||
+    socket._httpMessage !== res ||
+    socket.writable !== true ||
+    socket.destroyed !== false ||
+    typeof socket.write !== 'function' ||
+    typeof socket.cork !== 'function' ||
+    typeof socket.uncork !== 'function' ||
+    r.writableCorked !== (corkedThisTurn.has(socket as Http1Socket) ? 1 : 0)
+  ) {
+    return undefined;
+  }
+  return socket as Http1Socket;
+}
