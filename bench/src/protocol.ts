@@ -62,6 +62,17 @@ export interface ConnectRequest {
   /** Retries per connection after a connect error (0 in a storm). */
   retries: number;
   timeoutMs: number;
+  /**
+   * Loopback source addresses the sockets are bound to, round robin (so that no source address
+   * runs out of ephemeral ports); absent: the kernel picks (127.0.0.1).
+   */
+  localAddresses?: string[];
+  /**
+   * A phase reset keeps each stream's sequence numbers, so that an event repeating one of an
+   * earlier phase counts as repeated (`--scale`: one broadcast, so one event, a phase); the
+   * streams' `seqExpected` then spans every phase. Absent: each phase starts afresh.
+   */
+  sequenceAcrossPhases?: boolean;
 }
 
 export interface ConnectResult {

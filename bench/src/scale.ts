@@ -2,9 +2,9 @@
  * `pnpm bench --scale`: 100,000 concurrent streams on this one machine (issue 15, target 4).
  *
  * Six server processes (node-http and uWS in turn, ≤ 19,000 streams each: a process may hold
- * 20,000 fds) share one channel through one Redis stream; six load generators (scale/generator.ts)
- * hold the streams, their sockets bound round robin to loopback source addresses 127.0.0.2… so
- * that no source address runs out of ephemeral ports. Servers and redis-server share CPU0, the
+ * 20,000 fds) share one channel through one Redis stream; six load generators (client/worker.ts,
+ * as in the rest of the benchmark) hold the streams, their sockets bound round robin to loopback
+ * source addresses 127.0.0.2… so that no source address runs out of ephemeral ports. Servers and redis-server share CPU0, the
  * generators CPU1, as in the rest of the benchmark. Measured: server RSS per stream after GC,
  * the kernel's memory per stream (scale/kernel.ts), then `broadcasts` events published one at a
  * time on the first server (XADD → every server's XREAD tail → its local fan-out): p50 / p99 / max
@@ -23,14 +23,13 @@ import { fileURLToPath } from 'node:url';
 import { type Histogram, newHistogram } from './histogram.js';
 import { cpuUs, round, sleep, waitForEvents } from './measure.js';
 import { PINNING } from './proc.js';
-import type { ServerConfig, ServerSample } from './protocol.js';
+import type { ConnectRequest, ServerConfig, ServerSample } from './protocol.js';
 import { BENCH_APPENDFSYNC, startBenchRedis } from './redis.js';
 import { kernelSnapshot, perStream, readProc } from './scale/kernel.js';
 import {
   checkPlan,
   SCALE_FULL,
   SCALE_QUICK,
-  type ScaleConnectRequest,
   type ScalePlan,
   sourceAddresses,
 } from './scale/plan.js';
@@ -41,7 +40,7 @@ import { SSE_PATH } from './server/kind.js';
 import { ServerUnderTest } from './server-under-test.js';
 import { WorkerPool } from './workers.js';
 
-const GENERATOR_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'scale', 'generator.js');
+const GENERATOR_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'client', 'worker.js');
 const KIB = 1024;
 const ms = (histogram: Histogram, percentile: number) =>
   round(histogram.getValueAtPercentile(percentile) / 1000, 3);
@@ -127,7 +126,7 @@ async function measure(
   const kernelBefore = kernelSnapshot();
   const ramp = { wallMs: 0, connectP50Ms: 0, connectP99Ms: 0, errors: 0 };
   for (const [i, server] of servers.entries()) {
-    const request: ScaleConnectRequest = {
+    const request: ConnectRequest = {
       port: server.port,
       path: SSE_PATH,
       count: shares[i]!,
@@ -135,6 +134,7 @@ async function measure(
       retries: 2,
       timeoutMs: 180_000,
       localAddresses,
+      sequenceAcrossPhases: true,
     };
     const connect = await pool.connect(plan.generators, request);
     ramp.wallMs += connect.wallMs;

@@ -28,6 +28,7 @@ export interface TargetCheck {
 /** The scenarios the targets and charts read: the largest of each kind in the plan. */
 export function largest(plan: Plan) {
   const fanoutN = Math.max(...plan.fanout.map((f) => f.n));
+  const fanoutSmallN = Math.min(...plan.fanout.map((f) => f.n));
   const idleN = Math.max(...plan.idle);
   const pollN = Math.max(...plan.poll.n);
   const crossN = plan.crossnode.sizes[0]?.n ?? 1000; // the cross-node target's size: the first
@@ -35,6 +36,7 @@ export function largest(plan: Plan) {
     idle: `idle-${idleN}`,
     idleN,
     fanout: `fanout-${fanoutN}-64B`,
+    fanoutSmall: `fanout-${fanoutSmallN}-64B`,
     latency: `latency-${fanoutN}`,
     fanoutN,
     poll: `poll-${pollN}`,
@@ -84,6 +86,24 @@ interface Target {
   };
 }
 
+/** Issue 15's targets: uWS at uWS's cost at both fan-out sizes, node:http below its raw loop. */
+const uwsCpu = (scenario: 'fanout' | 'fanoutSmall'): Target => ({
+  id: scenario === 'fanout' ? 'uws-cpu' : 'uws-cpu-small',
+  target: () => 'uWS CPU per delivered event at most 1.10x raw corked uWS',
+  scenario,
+  adapter: 'uws',
+  value: (c) => over(c.own.ours, c.own.raw, cpu),
+  rule: { limit: 1.1, unit: 'x', better: 'lower', kind: 'ratio' },
+});
+const nodeBelowRaw = (scenario: 'fanout' | 'fanoutSmall'): Target => ({
+  id: scenario === 'fanout' ? 'node-below-raw' : 'node-below-raw-small',
+  target: () => 'node:http at most 0.75x the CPU per delivered event of a raw res.write loop',
+  scenario,
+  adapter: 'node-http',
+  value: (c) => over(c.own.ours, c.own.raw, cpu),
+  rule: { limit: 0.75, unit: 'x', better: 'lower', kind: 'ratio' },
+});
+
 const crossTarget = (over: string, vs: string) => (big: Largest) =>
   `fan-out through Redis ${over} adds at most ${CROSS_NODE_ADDED_P99_MS} ms to p99 at ${n(big.crossN)} clients (against ${vs} in memory, same run, median of rounds)`;
 
@@ -117,6 +137,18 @@ export const TARGETS: Target[] = [
     adapter: 'node-http',
     value: (c) => over(c.own.peer, c.own.ours, cpu),
     rule: { limit: 1.5, unit: 'x', better: 'higher', kind: 'ratio' },
+  },
+  uwsCpu('fanoutSmall'),
+  uwsCpu('fanout'),
+  nodeBelowRaw('fanoutSmall'),
+  nodeBelowRaw('fanout'),
+  {
+    id: 'hono-mem-vs-node-raw',
+    target: () => 'Hono on Node at most +1 KiB per idle stream over raw node:http',
+    scenario: 'idle',
+    adapter: 'hono',
+    value: (c) => minus(c.own.ours, c.of('node-http').raw, mem),
+    rule: { limit: 1, unit: 'KiB', better: 'lower', kind: 'delta' },
   },
   {
     id: 'held-streams',

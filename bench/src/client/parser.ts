@@ -1,17 +1,19 @@
 /**
- * An incremental parser for one SSE response on a raw socket: the HTTP/1.1 head, chunked transfer
- * coding (or a plain body), then event-stream lines. It reads only what the benchmark needs from
- * each dispatched event: the server timestamp and sequence number at the start of its first
- * `data:` line (`<hrtime ns> <seq> ...`, optionally JSON-quoted), without allocating strings.
+ * Incremental parsers for one SSE response on a raw socket: `SseLineReader` reads the HTTP/1.1
+ * head, chunked transfer coding (or a plain body) and splits the event stream into lines; a
+ * subclass reads the lines. `SseResponseParser` reads only what the benchmark needs from each
+ * dispatched event: the server timestamp and sequence number at the start of its first `data:`
+ * line (`<hrtime ns> <seq> ...`, optionally JSON-quoted), without allocating strings. (The soak
+ * reads ids and `replay-gap`s too: soak/parser.ts.)
  */
 
 const LF = 10;
 const CR = 13;
-const SPACE = 32;
+export const SPACE = 32;
 const QUOTE = 34;
 const COLON = 58;
-const ZERO = 48;
-const NINE = 57;
+export const ZERO = 48;
+export const NINE = 57;
 const MAX_HEAD = 16 * 1024;
 
 /** Chunked-body states. */
@@ -21,9 +23,12 @@ const DATA = 2;
 const DATA_END = 3;
 const DONE = 4;
 
-export interface ParserEvents {
+export interface HeadEvents {
   /** The response head arrived, with its status code. */
   head(status: number): void;
+}
+
+export interface ParserEvents extends HeadEvents {
   /** An event was dispatched; `ts` is the server's hrtime in ns (NaN when absent). */
   event(ts: number, seq: number): void;
 }
@@ -39,7 +44,8 @@ function isDataField(line: Uint8Array, start: number, end: number): boolean {
   );
 }
 
-export class SseResponseParser {
+/** The framing of one response; `line` gets each event-stream line, without its CR LF or a BOM. */
+export abstract class SseLineReader<On extends HeadEvents> {
   status = 0;
   private head: Buffer | null = null;
   private chunked = false;
@@ -49,11 +55,10 @@ export class SseResponseParser {
   /** Bytes of a line that spans reads or chunks. */
   private carry: Buffer | null = null;
   private firstLine = true;
-  private pending = false;
-  private pendingTs = Number.NaN;
-  private pendingSeq = 0;
 
-  constructor(private readonly on: ParserEvents) {}
+  constructor(protected readonly on: On) {}
+
+  protected abstract line(buf: Buffer, start: number, end: number): void;
 
   /** Feeds one read from the socket. Returns false once the response is over (or unusable). */
   push(buf: Buffer): boolean {
@@ -142,20 +147,30 @@ export class SseResponseParser {
       if (this.carry) {
         const line = Buffer.concat([this.carry, buf.subarray(pos, lf)]);
         this.carry = null;
-        this.line(line, 0, line.length);
+        this.trimmed(line, 0, line.length);
       } else {
-        this.line(buf, pos, lf);
+        this.trimmed(buf, pos, lf);
       }
       pos = lf + 1;
     }
   }
 
-  private line(buf: Uint8Array, start: number, end: number): void {
+  private trimmed(buf: Buffer, start: number, end: number): void {
     if (this.firstLine) {
       this.firstLine = false;
       if (buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
     }
     if (end > start && buf[end - 1] === CR) end -= 1;
+    this.line(buf, start, end);
+  }
+}
+
+export class SseResponseParser extends SseLineReader<ParserEvents> {
+  private pending = false;
+  private pendingTs = Number.NaN;
+  private pendingSeq = 0;
+
+  protected line(buf: Uint8Array, start: number, end: number): void {
     if (end === start) {
       if (this.pending) {
         this.pending = false;

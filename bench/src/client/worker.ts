@@ -2,6 +2,8 @@
  * A load generator process (pinned to CPU1 by the orchestrator): holds up to ~5,000 SSE streams
  * over raw `net` sockets to 127.0.0.1, parses them incrementally, and records per-event latency
  * (receipt hrtime minus the server hrtime inside the event) in an HDR histogram, in µs.
+ * `pnpm bench --scale` has it hold up to ~19,000 (a process may hold 20,000 fds), each socket bound
+ * to one of `localAddresses` in turn, so that no source address runs out of ephemeral ports.
  */
 import net from 'node:net';
 import * as hdr from 'hdr-histogram-js';
@@ -15,10 +17,10 @@ import type {
   WorkerStats,
 } from '../protocol.js';
 import { SseResponseParser } from './parser.js';
+import { HOST, sseRequestHead } from './request.js';
 
 /** No load generator outlives this (the pool lives for the whole run), whatever happens to the orchestrator. */
 const MAX_LIFETIME_MS = 90 * 60_000;
-const HOST = '127.0.0.1';
 
 interface Stream {
   socket: net.Socket;
@@ -27,6 +29,8 @@ interface Stream {
   events: number;
   firstSeq: number;
   lastSeq: number;
+  /** `sequenceAcrossPhases`: a phase reset keeps `firstSeq` and `lastSeq`. */
+  acrossPhases: boolean;
 }
 
 const streams = new Set<Stream>();
@@ -36,6 +40,8 @@ let dropped = 0;
 let repeated = 0;
 /** The receipt time of the read being parsed, ns. */
 let now = 0;
+/** Where the round robin over `localAddresses` is: a different start in each generator. */
+let nextAddress = process.pid;
 
 function onEvent(stream: Stream, ts: number, seq: number) {
   events += 1;
@@ -46,14 +52,21 @@ function onEvent(stream: Stream, ts: number, seq: number) {
   if (!Number.isNaN(ts)) record(latency, (now - ts) / 1000);
 }
 
-/** Opens one stream; resolves with its status (0 on a connection error, with the error code). */
+/**
+ * Opens one stream (from `localAddress` when given); resolves with its status (0 on a connection
+ * error, with the error code).
+ */
 function open(
   port: number,
   path: string,
   timeoutMs: number,
+  localAddress: string | undefined,
+  acrossPhases: boolean,
 ): Promise<{ status: number; code?: string }> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
+    const socket = net.connect(
+      localAddress === undefined ? { host: HOST, port } : { host: HOST, port, localAddress },
+    );
     const timer = setTimeout(() => {
       settle(0, 'TIMEOUT');
       socket.destroy();
@@ -66,6 +79,7 @@ function open(
       events: 0,
       firstSeq: 0,
       lastSeq: 0,
+      acrossPhases,
     };
     let settled = false;
     const settle = (status: number, code?: string) => {
@@ -85,9 +99,7 @@ function open(
       event: (ts, seq) => onEvent(stream, ts, seq),
     });
     socket.on('connect', () => {
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`,
-      );
+      socket.write(sseRequestHead(port, path));
     });
     socket.on('data', (chunk: Buffer) => {
       now = Number(process.hrtime.bigint());
@@ -118,12 +130,26 @@ async function connect(request: ConnectRequest): Promise<ConnectResult> {
   const started = performance.now();
   const deadline = started + request.timeoutMs;
   let next = 0;
+  const addresses = request.localAddresses;
+  const acrossPhases = request.sequenceAcrossPhases === true;
   const dial = async () => {
     while (next < request.count && performance.now() < deadline) {
       next += 1;
       for (let attempt = 0; attempt <= request.retries; attempt += 1) {
+        let address: string | undefined;
+        if (addresses !== undefined && addresses.length > 0) {
+          address = addresses[nextAddress % addresses.length];
+          nextAddress += 1;
+        }
         const t0 = performance.now();
-        const { status, code } = await open(request.port, request.path, Math.max(1, deadline - t0));
+        const remaining = Math.max(1, deadline - t0);
+        const { status, code } = await open(
+          request.port,
+          request.path,
+          remaining,
+          address,
+          acrossPhases,
+        );
         if (status === 200) {
           result.connected += 1;
           record(histogram, (performance.now() - t0) * 1000);
@@ -183,6 +209,7 @@ function resetPhase() {
   cpuMark = process.cpuUsage();
   for (const stream of streams) {
     stream.events = 0;
+    if (stream.acrossPhases) continue;
     stream.firstSeq = 0;
     stream.lastSeq = 0;
   }

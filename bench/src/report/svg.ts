@@ -9,10 +9,11 @@ const COLORS: Record<string, string> = {
   peer: '#e07b28',
 };
 
-const escapeXml = (text: string) =>
+export const escapeXml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function niceMax(value: number): number {
+/** The first round value (1, 1.2, 1.5, 2, … × a power of ten) at or above `value`: an axis's end. */
+export function niceMax(value: number): number {
   if (value <= 0) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10])

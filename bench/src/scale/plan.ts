@@ -1,5 +1,4 @@
 /** The sizes of `pnpm bench --scale` (100,000 streams) and of its smoke run (`--scale --quick`). */
-import type { ConnectRequest } from '../protocol.js';
 
 export interface ScalePlan {
   name: 'full' | 'quick';
@@ -72,8 +71,3 @@ export function checkPlan(plan: ScalePlan): void {
 
 export const sourceAddresses = (plan: ScalePlan) =>
   Array.from({ length: plan.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`);
-
-/** A connect request of the scale generators: where their sockets are bound. */
-export interface ScaleConnectRequest extends ConnectRequest {
-  localAddresses: string[];
-}

@@ -4,6 +4,7 @@
  * publishes on command, stamping each event with process.hrtime.bigint().
  */
 import type { FromServer, ServerConfig, ServerSample, ToServer } from '../protocol.js';
+import { runOrReportFatal } from './fatal.js';
 import type { KindServer, StartKind } from './kind.js';
 import { eventData } from './payload.js';
 
@@ -127,10 +128,4 @@ async function main() {
   send({ op: 'ready', port: server.port });
 }
 
-main().catch((error: unknown) => {
-  send({
-    op: 'fatal',
-    message: error instanceof Error ? (error.stack ?? error.message) : String(error),
-  });
-  setTimeout(() => process.exit(2), 100);
-});
+runOrReportFatal(main);

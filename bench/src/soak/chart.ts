@@ -1,4 +1,5 @@
 /** A small hand-written SVG line chart (no charting dependency), for values over time. */
+import { escapeXml, niceMax } from '../report/svg.js';
 
 export interface LineSeries {
   name: string;
@@ -15,17 +16,6 @@ interface LineChart {
 }
 
 const PALETTE = ['#2f6fdf', '#e07b28', '#2a9d4b', '#c23b3b', '#7d4fc4', '#8a8a8a', '#d4a017'];
-
-const escapeXml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-function niceMax(value: number): number {
-  if (value <= 0) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10])
-    if (step * power >= value) return step * power;
-  return 10 * power;
-}
 
 const format = (value: number) =>
   value === 0 ? '0' : value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2);

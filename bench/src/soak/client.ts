@@ -4,10 +4,10 @@
  * reconnects each with the `Last-Event-ID` it last saw, as a browser's EventSource would.
  */
 import net from 'node:net';
+import { HOST, sseRequestHead } from '../client/request.js';
 import { SoakResponseParser } from './parser.js';
 import type { ClientCounts, ClientVerdict, FromSoakClient, ToSoakClient } from './protocol.js';
 
-const HOST = '127.0.0.1';
 const PATH = '/sse';
 const MAX_LIFETIME_MS = 90 * 60_000;
 /** EventSource's reconnection delay, with jitter so that a dropped slice does not come back at once. */
@@ -84,9 +84,7 @@ function connect(stream: Stream): Promise<boolean> {
     });
     socket.on('connect', () => {
       const resume = stream.lastId === undefined ? '' : `Last-Event-ID: ${stream.lastId}\r\n`;
-      socket.write(
-        `GET ${PATH} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n${resume}\r\n`,
-      );
+      socket.write(sseRequestHead(port, PATH, resume));
     });
     socket.on('data', (chunk: Buffer) => {
       if (!parser.push(chunk)) socket.destroy();

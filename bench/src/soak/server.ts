@@ -4,6 +4,7 @@
  * event-loop delay and open streams on request.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { runOrReportFatal } from '../server/fatal.js';
 import { eventData } from '../server/payload.js';
 import { type SoakServer, startSoakServer } from './adapters.js';
 import type {
@@ -134,10 +135,4 @@ async function main() {
   send({ op: 'ready', port: server.port });
 }
 
-main().catch((error: unknown) => {
-  send({
-    op: 'fatal',
-    message: error instanceof Error ? (error.stack ?? error.message) : String(error),
-  });
-  setTimeout(() => process.exit(2), 100);
-});
+runOrReportFatal(main);

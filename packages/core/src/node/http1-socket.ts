@@ -105,6 +105,18 @@ export function writeDirect(socket: Http1Socket, frame: Uint8Array): boolean {
 }
 
 /**
+ * Whether nothing but {@link writeDirect} holds the socket corked, and the response holds nothing
+ * back itself. Node 20's `res.writableCorked` is the socket's count; from Node 22 it is the
+ * response's own (`res.cork()`, and on Node 24+ the chunks `res.write()` merges until the next
+ * tick), and whatever corks the response corks its socket too, so the socket's count tells.
+ */
+function onlyCorkedByUs(responseCorked: unknown, socket: Http1Socket): boolean {
+  const ours = corkedThisTurn.has(socket) ? 1 : 0;
+  if (socket.writableCorked !== ours) return false;
+  return responseCorked === 0 || responseCorked === socket.writableCorked;
+}
+
+/**
  * The socket to write `res`'s next chunk to, framed by hand, when `res.write()` would write it to
  * that very socket and nothing else in between: an HTTP/1.1 chunked response with a body, its head
  * sent, nothing of it buffered or corked (but by {@link writeDirect}), the connection's current
@@ -144,7 +156,7 @@ export function directSocket(res: object): Http1Socket | undefined {
     typeof socket.write !== 'function' ||
     typeof socket.cork !== 'function' ||
     typeof socket.uncork !== 'function' ||
-    r.writableCorked !== (corkedThisTurn.has(socket as Http1Socket) ? 1 : 0)
+    !onlyCorkedByUs(r.writableCorked, socket as Http1Socket)
   ) {
     return undefined;
   }
