@@ -18,7 +18,12 @@ export function failureDigest(text, limit = 25) {
       break;
     }
   }
-  return lines.length > 0
-    ? lines
-    : ['  (no failing test named in the log; see the full log above)'];
+  if (lines.length > 0) return lines;
+  const tail = text
+    .replace(ANSI, '')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter(Boolean)
+    .slice(-15);
+  return ['  (no failing test named in the log; its last lines:)', ...tail];
 }

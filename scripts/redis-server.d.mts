@@ -16,7 +16,7 @@ export interface RedisServer {
 }
 
 export interface StartRedisServerOptions {
-  /** A fixed port; default a random free one from 20000 to 59999. */
+  /** A fixed port; default a random free one outside the kernel's ephemeral range. */
   port?: number;
   /** The data directory; default a new temporary one, removed by `stop()`. */
   dir?: string;
@@ -41,3 +41,10 @@ export function findRedisServer(): string;
  * ```
  */
 export function startRedisServer(options?: StartRedisServerOptions): Promise<RedisServer>;
+
+/**
+ * The ports a restartable server may take, `[low, high]`: outside the kernel's ephemeral range
+ * (20000 to 32767 by default on Linux), so no client's own connection can take the port while the
+ * server is down.
+ */
+export function listeningPortRange(): [number, number];

@@ -3,12 +3,12 @@
 // directory, so a crash loses nothing Redis acknowledged (the benchmark asks for Redis's default,
 // `appendfsync everysec`, instead). Types: redis-server.d.mts.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 const LOWEST_PORT = 20_000;
-const PORT_RANGE = 40_000;
+const HIGHEST_PORT = 65_535;
 const PORT_ATTEMPTS = 20;
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -53,7 +53,8 @@ export async function startRedisServer(options = {}) {
   if (port !== undefined) child = await launch(port, dir);
   else {
     for (let attempt = 1; child === undefined; attempt += 1) {
-      const candidate = LOWEST_PORT + Math.floor(Math.random() * PORT_RANGE);
+      const [low, high] = listeningPortRange();
+      const candidate = low + Math.floor(Math.random() * (high - low + 1));
       try {
         child = await launch(candidate, dir);
         port = candidate;
@@ -92,6 +93,28 @@ export async function startRedisServer(options = {}) {
     },
   };
   return server;
+}
+
+/**
+ * Where a restartable Redis may listen: below or above the kernel's ephemeral range. While Redis is
+ * down, its clients keep connecting to its port; a port in the ephemeral range can be handed to one
+ * of those connections as its own source port (TCP connects to itself), and Redis then cannot
+ * start again on it.
+ */
+export function listeningPortRange() {
+  let ephemeral = [32_768, 60_999];
+  try {
+    const text = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    const [first, last] = text.trim().split(/\s+/).map(Number);
+    if (Number.isInteger(first) && Number.isInteger(last)) ephemeral = [first, last];
+  } catch {
+    // not Linux: keep the default range's bounds
+  }
+  const below = [LOWEST_PORT, ephemeral[0] - 1];
+  const above = [ephemeral[1] + 1, HIGHEST_PORT];
+  const size = ([low, high]) => high - low + 1;
+  const widest = size(below) >= size(above) ? below : above;
+  return size(widest) >= 1_000 ? widest : [LOWEST_PORT, HIGHEST_PORT];
 }
 
 class PortTakenError extends Error {}

@@ -17,6 +17,7 @@ import {
   runNodeMatrix,
 } from './node-matrix.mjs';
 import { runPackInstall } from './pack-install.mjs';
+import { runTurboTasks } from './turbo-tasks.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -48,18 +49,23 @@ console.log('=== Python packages the lenient-client tests drive: httpx, httpx-ss
 ensurePythonDeps();
 
 const lintOk = run('lint and format', bin('biome'), ['ci', '.']);
-const turboOk = run('typecheck, build, test, check-exports', bin('turbo'), [
-  'run',
-  'typecheck',
-  'test',
-  'check-exports',
-  '--continue',
-  '--summarize',
-  '--concurrency=2',
-  '--output-logs=new-only',
-]);
+const turbo = await runTurboTasks(
+  bin('turbo'),
+  [
+    'run',
+    'typecheck',
+    'test',
+    'check-exports',
+    '--continue',
+    '--summarize',
+    '--concurrency=2',
+    '--output-logs=new-only',
+  ],
+  root,
+);
+const turboOk = turbo.ok;
 
-const node20 = printSummary();
+const node20 = printSummary(turbo.outputs);
 const matrix = await runNodeMatrix(root);
 const packed = runPackInstall(root);
 const { ok: matrixOk, gaps } = printMatrix(node20, matrix, packed.results);
@@ -81,7 +87,8 @@ const ok = lintOk && turboOk && matrixOk && snippetsOk;
 console.log(`\n${ok ? 'ALL PASSED' : 'FAILED'} in ${seconds} s`);
 process.exit(ok ? 0 : 1);
 
-function printSummary() {
+/** The table of package x task results; `outputs` holds what each task printed, by task id. */
+function printSummary(outputs) {
   const runsDir = join(root, '.turbo', 'runs');
   let files;
   try {
@@ -103,7 +110,10 @@ function printSummary() {
     if (!rows.has(task.package)) rows.set(task.package, { logs: {} });
     rows.get(task.package)[task.task] =
       task.cache?.status === 'HIT' && exitCode === 0 ? 'pass (cached)' : status;
-    if (status === 'FAIL' && task.logFile) rows.get(task.package).logs[task.task] = task.logFile;
+    if (status === 'FAIL') {
+      rows.get(task.package).logs[task.task] =
+        outputs.get(task.taskId) ?? `(exit code ${exitCode}; none of its output was captured)`;
+    }
   }
   const header = ['package', ...tasks];
   const lines = [...rows.entries()]
@@ -131,14 +141,8 @@ function printFailures(rows, { failures }, packFailures, gaps, { lintOk, turboOk
         `Error: ${status}: turbo recorded no exit code (killed by a signal, or a task it depends on failed)`,
       ]);
     }
-    for (const [task, logFile] of Object.entries(results.logs)) {
+    for (const [task, text] of Object.entries(results.logs)) {
       turboNamed = true;
-      let text;
-      try {
-        text = readFileSync(join(root, logFile), 'utf8');
-      } catch {
-        text = `(log ${logFile} not found)`;
-      }
       sections.push([`${pkg} ${task} (Node ${process.versions.node})`, text]);
     }
   }
