@@ -1,4 +1,4 @@
-import { listenAddress, onShutdown } from '@sse-middleware/example-kit';
+import { announceListening, listenAddress, onShutdown } from '@sse-middleware/example-kit';
 import { buildApp } from './app.js';
 
 const { port, host } = listenAddress();
@@ -8,11 +8,7 @@ await app.listen({ port, host });
 
 const address = app.server.address();
 const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
-console.log(`fastify example listening on ${url}`);
-console.log(`  curl -N "${url}/?stream=true"`);
-console.log(`  curl -N "${url}/app/metrics?stream=true"`);
-console.log(`  curl -N "${url}/score"`);
-console.log(`  curl -N "${url}/events"   and   curl -d 'hello' "${url}/publish"`);
+announceListening('fastify', url);
 
 // app.close() first ends every stream with a final `shutdown` event, then closes the server.
 onShutdown(() => app.close());

@@ -34,7 +34,7 @@ export {
   type GenerationCounter,
   type Generations,
 } from './generations.js';
-export { listenAddress, onShutdown } from './listen.js';
+export { announceListening, closeNodeServer, listenAddress, onShutdown } from './listen.js';
 export {
   EVENT_LOOP_RESOLUTION_MS,
   type EventLoopMetrics,

@@ -12,6 +12,29 @@ export function listenAddress(env: NodeJS.ProcessEnv = process.env): {
   return { port, host: env.HOST || '127.0.0.1' };
 }
 
+/**
+ * Prints where example `name` listens and the curl commands that try its routes (the tests read
+ * the first line).
+ */
+export function announceListening(name: string, url: string): void {
+  console.log(`${name} example listening on ${url}`);
+  console.log(`  curl -N "${url}/?stream=true"`);
+  console.log(`  curl -N "${url}/app/metrics?stream=true"`);
+  console.log(`  curl -N "${url}/score"`);
+  console.log(`  curl -N "${url}/events"   and   curl -d 'hello' "${url}/publish"`);
+}
+
+/** Closes a node:http server with its idle keep-alive connections (its streams already ended). */
+export function closeNodeServer(server: {
+  closeAllConnections(): void;
+  close(callback: () => void): unknown;
+}): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
 /** What the kit itself opened and closes on shutdown, after the app's own `stop`. */
 const closers = new Set<() => Promise<void>>();
 

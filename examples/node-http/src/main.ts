@@ -1,6 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenAddress, onShutdown } from '@sse-middleware/example-kit';
+import {
+  announceListening,
+  closeNodeServer,
+  listenAddress,
+  onShutdown,
+} from '@sse-middleware/example-kit';
 import { buildApp } from './app.js';
 
 const { port, host } = listenAddress();
@@ -8,18 +13,10 @@ const app = buildApp();
 const server = createServer(app);
 
 server.listen(port, host, () => {
-  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
-  console.log(`node-http example listening on ${url}`);
-  console.log(`  curl -N "${url}/?stream=true"`);
-  console.log(`  curl -N "${url}/app/metrics?stream=true"`);
-  console.log(`  curl -N "${url}/score"`);
-  console.log(`  curl -N "${url}/events"   and   curl -d 'hello' "${url}/publish"`);
+  announceListening('node-http', `http://${host}:${(server.address() as AddressInfo).port}`);
 });
 
 onShutdown(async () => {
   await app.closeStreams();
-  await new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  await closeNodeServer(server);
 });

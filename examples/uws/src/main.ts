@@ -1,5 +1,5 @@
 import uWS from 'uWebSockets.js';
-import { listenAddress, onShutdown } from '@sse-middleware/example-kit';
+import { announceListening, listenAddress, onShutdown } from '@sse-middleware/example-kit';
 import { assertNativeUws } from '@sse-middleware/uws';
 import { buildApp } from './app.js';
 
@@ -12,12 +12,7 @@ app.listen(host, port, (listenSocket) => {
     console.error(`uws example could not listen on ${host}:${port}`);
     process.exit(1);
   }
-  const url = `http://${host}:${uWS.us_socket_local_port(listenSocket)}`;
-  console.log(`uws example listening on ${url}`);
-  console.log(`  curl -N "${url}/?stream=true"`);
-  console.log(`  curl -N "${url}/app/metrics?stream=true"`);
-  console.log(`  curl -N "${url}/score"`);
-  console.log(`  curl -N "${url}/events"   and   curl -d 'hello' "${url}/publish"`);
+  announceListening('uws', `http://${host}:${uWS.us_socket_local_port(listenSocket)}`);
 
   onShutdown(async () => {
     await closeStreams();
