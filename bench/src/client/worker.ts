@@ -16,11 +16,9 @@ import type {
   WorkerCounts,
   WorkerStats,
 } from '../protocol.js';
+import { answerParent } from './answer-parent.js';
 import { SseResponseParser } from './parser.js';
 import { HOST, sseRequestHead } from './request.js';
-
-/** No load generator outlives this (the pool lives for the whole run), whatever happens to the orchestrator. */
-const MAX_LIFETIME_MS = 90 * 60_000;
 
 interface Stream {
   socket: net.Socket;
@@ -228,36 +226,20 @@ function closeAll(): Promise<void> {
   return Promise.all(closing).then(() => {});
 }
 
-const send = (message: FromWorker) => process.send?.(message);
-
-process.on('message', (message: ToWorker) => {
-  void (async () => {
-    switch (message.op) {
-      case 'connect':
-        send({ op: 'reply', id: message.id, connect: await connect(message.request) });
-        break;
-      case 'counts':
-        send({ op: 'reply', id: message.id, counts: counts() });
-        break;
-      case 'stats':
-        send({ op: 'reply', id: message.id, stats: stats(message.reset) });
-        break;
-      case 'reset':
-        resetPhase();
-        send({ op: 'reply', id: message.id });
-        break;
-      case 'close':
-        await closeAll();
-        resetPhase();
-        send({ op: 'reply', id: message.id });
-        break;
-      case 'exit':
-        send({ op: 'reply', id: message.id });
-        setImmediate(() => process.exit(0));
-        break;
-    }
-  })();
+answerParent<ToWorker, FromWorker>(async (message) => {
+  switch (message.op) {
+    case 'connect':
+      return { connect: await connect(message.request) };
+    case 'counts':
+      return { counts: counts() };
+    case 'stats':
+      return { stats: stats(message.reset) };
+    case 'reset':
+      resetPhase();
+      return {};
+    case 'close':
+      await closeAll();
+      resetPhase();
+      return {};
+  }
 });
-process.on('disconnect', () => process.exit(0));
-setTimeout(() => process.exit(3), MAX_LIFETIME_MS).unref();
-send({ op: 'ready' });

@@ -4,12 +4,12 @@
  * reconnects each with the `Last-Event-ID` it last saw, as a browser's EventSource would.
  */
 import net from 'node:net';
+import { answerParent } from '../client/answer-parent.js';
 import { HOST, sseRequestHead } from '../client/request.js';
 import { SoakResponseParser } from './parser.js';
 import type { ClientCounts, ClientVerdict, FromSoakClient, ToSoakClient } from './protocol.js';
 
 const PATH = '/sse';
-const MAX_LIFETIME_MS = 90 * 60_000;
 /** EventSource's reconnection delay, with jitter so that a dropped slice does not come back at once. */
 const RECONNECT_MS = 500;
 const RECONNECT_JITTER_MS = 1000;
@@ -223,40 +223,20 @@ function closeAll(): Promise<void> {
   ).then(() => {});
 }
 
-const send = (message: FromSoakClient) => process.send?.(message);
-
-process.on('message', (message: ToSoakClient) => {
-  void (async () => {
-    switch (message.op) {
-      case 'connect':
-        ports = message.ports;
-        cpuMark = process.cpuUsage();
-        send({
-          op: 'reply',
-          id: message.id,
-          connected: await connectAll(message.count, message.concurrency),
-        });
-        break;
-      case 'drop':
-        send({ op: 'reply', id: message.id, dropped: drop(message.cycle, message.every) });
-        break;
-      case 'counts':
-        send({ op: 'reply', id: message.id, counts: counts() });
-        break;
-      case 'verify':
-        send({ op: 'reply', id: message.id, verdict: verify(message.lastSeq) });
-        break;
-      case 'close':
-        await closeAll();
-        send({ op: 'reply', id: message.id });
-        break;
-      case 'exit':
-        send({ op: 'reply', id: message.id });
-        setImmediate(() => process.exit(0));
-        break;
-    }
-  })();
+answerParent<ToSoakClient, FromSoakClient>(async (message) => {
+  switch (message.op) {
+    case 'connect':
+      ports = message.ports;
+      cpuMark = process.cpuUsage();
+      return { connected: await connectAll(message.count, message.concurrency) };
+    case 'drop':
+      return { dropped: drop(message.cycle, message.every) };
+    case 'counts':
+      return { counts: counts() };
+    case 'verify':
+      return { verdict: verify(message.lastSeq) };
+    case 'close':
+      await closeAll();
+      return {};
+  }
 });
-process.on('disconnect', () => process.exit(0));
-setTimeout(() => process.exit(3), MAX_LIFETIME_MS).unref();
-send({ op: 'ready' });
