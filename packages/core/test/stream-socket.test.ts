@@ -71,9 +71,27 @@ describe('stream sockets', () => {
     res.emit('close');
     expect(socketHasStream(socket)).toBe(false);
 
+    const closed = fakeResponse({ socket, destroyed: true });
+    createNodeResponseSink(closed).head(200, {});
+    expect(socketHasStream(socket)).toBe(false); // closed before its head: nothing to refuse
+
     const session = fakeSocket();
     const h2 = fakeResponse({ socket: session, stream: { once: () => undefined } });
     createNodeResponseSink(h2).head(200, {});
     expect(socketHasStream(session)).toBe(false);
+  });
+
+  it("a stream's late close keeps the mark of the next stream on its connection", () => {
+    const socket = fakeSocket();
+    const first = fakeResponse({ req: { socket } });
+    const firstSink = createNodeResponseSink(first);
+    firstSink.head(200, {});
+    firstSink.close();
+    const second = fakeResponse({ req: { socket } });
+    createNodeResponseSink(second).head(200, {});
+    first.emit('close');
+    expect(socketHasStream(socket)).toBe(true);
+    second.emit('close');
+    expect(socketHasStream(socket)).toBe(false);
   });
 });

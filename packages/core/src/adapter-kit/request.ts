@@ -83,17 +83,13 @@ export function createRequestView(init: RequestViewInit): SseRequest {
   } else if (keepRaw !== undefined && keepRaw !== 'stream') {
     throw invalid('createRequestView(init).keepRaw', "'stream' or 'start'", keepRaw);
   }
-  const view: { -readonly [K in keyof SseRequest]: SseRequest[K] } = {
-    method: init.method.toUpperCase(),
-    path,
-    query,
-    headers,
-    raw: init.raw,
-  };
-  if (init.body !== undefined)
-    // The headers, not the header: it is looked up only if the body is read.
-    view.body = createRequestBody(init.body, headers);
-  return view;
+  const method = init.method.toUpperCase();
+  // One literal per shape, rather than a property added later (kept outside the object, in
+  // memory of its own, for every view of a request with a body).
+  if (init.body === undefined) return { method, path, query, headers, raw };
+  // The headers, not the header: it is looked up only if the body is read.
+  const body = createRequestBody(init.body, headers);
+  return { method, path, query, headers, raw, body };
 }
 
 /**
@@ -127,17 +123,31 @@ function splitTarget(url: string): { path: string; query: string } {
 
 function toSseHeaders(source: HeaderSource): SseHeaders {
   if (typeof (source as SseHeaders).get === 'function') return source as SseHeaders;
-  const record = source as Readonly<Record<string, string | readonly string[] | undefined>>;
-  return {
-    get(name: string): string | null {
-      const lower = name.toLowerCase();
-      let value = record[lower];
-      if (value === undefined) {
-        const key = Object.keys(record).find((k) => k.toLowerCase() === lower);
-        value = key === undefined ? undefined : record[key];
-      }
-      if (value === undefined) return null;
-      return typeof value === 'string' ? value : value.join(', ');
-    },
-  };
+  return new RecordHeaders(
+    source as Readonly<Record<string, string | readonly string[] | undefined>>,
+  );
+}
+
+/**
+ * A header record (Node's `IncomingHttpHeaders`) read as `Headers.get` reads: any case, an array
+ * joined with `, `. A class: one is made for every request an adapter sees, so it holds no closure.
+ */
+class RecordHeaders implements SseHeaders {
+  readonly #record: Readonly<Record<string, string | readonly string[] | undefined>>;
+
+  constructor(record: Readonly<Record<string, string | readonly string[] | undefined>>) {
+    this.#record = record;
+  }
+
+  get(name: string): string | null {
+    const record = this.#record;
+    const lower = name.toLowerCase();
+    let value = record[lower];
+    if (value === undefined) {
+      const key = Object.keys(record).find((k) => k.toLowerCase() === lower);
+      value = key === undefined ? undefined : record[key];
+    }
+    if (value === undefined) return null;
+    return typeof value === 'string' ? value : value.join(', ');
+  }
 }

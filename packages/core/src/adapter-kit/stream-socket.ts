@@ -21,10 +21,21 @@ export interface StreamSocketLike {
 export function markStreamSocket(socket: object): () => void {
   // A token per mark, so that a late unmark of an ended stream never clears a newer stream's mark.
   const mark = {};
-  streaming.set(socket, mark);
-  return () => {
-    if (streaming.get(socket) === mark) streaming.delete(socket);
-  };
+  markSocketOf(socket, mark);
+  return () => unmarkSocketOf(socket, mark);
+}
+
+/**
+ * Marks `socket` as carrying the stream of `owner` (its sink, say), without a closure: until
+ * {@link unmarkSocketOf} is given the same owner.
+ */
+export function markSocketOf(socket: object, owner: object): void {
+  streaming.set(socket, owner);
+}
+
+/** Clears the mark of `owner`; a newer stream's mark on the same socket is kept. */
+export function unmarkSocketOf(socket: object, owner: object): void {
+  if (streaming.get(socket) === owner) streaming.delete(socket);
 }
 
 /** Whether `socket` carries an open SSE stream (a request on it was pipelined behind it). */

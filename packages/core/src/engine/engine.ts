@@ -19,7 +19,6 @@ import type { SseAnswer, StreamInit } from './chunk.js';
 import { createSlotPool, type EngineConnections } from './counter.js';
 import { createHeartbeat } from './heartbeat.js';
 import { createKeyLimiter } from './key-limiter.js';
-import { StreamLease } from './lease.js';
 import { createMetrics, type EngineStats, type RefusalStatus } from './metrics.js';
 import { type EngineContext, resolveOptions, type SseOptions } from './options.js';
 import { createRateLimiter } from './rate-limiter.js';
@@ -155,10 +154,8 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     if (checked) principals.disconnect(checked);
   });
 
+  /** Every stream adds itself at its start and removes itself at its finish: no closure each. */
   const openStreams = new Set<ServedStream>();
-  const forget = (stream: ServedStream) => {
-    openStreams.delete(stream);
-  };
   let shutdown: ShutdownNotice | undefined;
   const environment: StreamEnvironment = {
     settings,
@@ -166,6 +163,8 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     heartbeat,
     retryHint,
     wait: settings.policy === 'wait',
+    slots,
+    open: openStreams,
   };
 
   function refuse(req: SseRequest, sink: SseSink, answer: Answer, closeConnection = false) {
@@ -374,21 +373,10 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
         }
       }
     }
-    const stream = new ServedStream(
-      environment,
-      req,
-      sink,
-      new StreamLease(slots, releaseKey),
-      init,
-    );
+    const stream = new ServedStream(environment, req, sink, releaseKey, init);
     metrics.opened(req);
     if (principal) principals.add(stream, principal, revalidation(principal, req));
     stream.start();
-    openStreams.add(stream);
-    stream.done.then(
-      () => forget(stream),
-      () => forget(stream),
-    );
     return stream.done;
   }
 

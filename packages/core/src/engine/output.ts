@@ -31,7 +31,8 @@ export class StreamOutput implements OutputEvents {
   #backpressured = false;
   #idleWaiters: Array<() => void> | undefined;
   #closed = false;
-  readonly #sink: SseSink;
+  /** Where the bytes go; a subclass reads it rather than keep it a second time. */
+  protected readonly sink: SseSink;
   readonly #policy: SlowConsumerPolicy;
   readonly #events: OutputEvents | undefined;
   /** When bytes were last handed over (or the stream opened): heartbeats go to idle streams. */
@@ -43,7 +44,7 @@ export class StreamOutput implements OutputEvents {
     policy: SlowConsumerPolicy,
     events?: OutputEvents,
   ) {
-    this.#sink = sink;
+    this.sink = sink;
     this.#policy = policy;
     this.#events = events;
   }
@@ -123,7 +124,7 @@ export class StreamOutput implements OutputEvents {
 
   #write(bytes: Uint8Array): void {
     this.lastWriteAt = Date.now();
-    const pending = this.#sink.write(bytes);
+    const pending = this.sink.write(bytes);
     this.written(bytes.byteLength);
     if (pending) {
       this.#backpressured = true;

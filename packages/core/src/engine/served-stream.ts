@@ -1,7 +1,6 @@
 import {
   type ClientListener,
   hasClientLeft,
-  LazyAbortSignal,
   unwatchClient,
   watchClient,
 } from '../adapter-kit/client-watch.js';
@@ -10,8 +9,8 @@ import type { SseSink } from '../adapter-kit/sink.js';
 import { isPromiseLike } from '../util/promise.js';
 import { encodeEvent, type SseEvent } from '../wire/encoder.js';
 import type { StreamContext, StreamInit } from './chunk.js';
+import type { SlotPool } from './counter.js';
 import type { Heartbeat } from './heartbeat.js';
-import type { StreamLease } from './lease.js';
 import type { CloseReason, Metrics } from './metrics.js';
 import type { Settings } from './options.js';
 import { encodeEndEvent } from './options.js';
@@ -33,6 +32,10 @@ export interface StreamEnvironment {
   readonly retryHint: Uint8Array | undefined;
   /** The `wait` slow-consumer policy: pull producers await the client. */
   readonly wait: boolean;
+  /** The engine's slots: a stream holds one from its construction until it stops. */
+  readonly slots: SlotPool;
+  /** The open streams, for `engine.close()`: a stream is in it from its start to its finish. */
+  readonly open: Set<ServedStream>;
 }
 
 /** What `engine.close` tells each stream: its last event, and the `retry:` hint to jitter. */
@@ -58,12 +61,18 @@ const REAUTH_REVOKED = textEncoder.encode(
 /** The `retry:` base after `maxStreamDuration` when `options.retry` is not set. */
 const DEFAULT_EXPIRY_RETRY_MS = 1000;
 
+/** Where a stream is in its life: `#end` starts the end, `#finish` is the end. */
+const RUNNING = 0;
+const ENDING = 1;
+const FINISHED = 2;
+
 /**
  * One stream, from its head to its end: the client left, the source ended or failed, the
  * client was too slow, or the engine shut down. A push source (a channel) is subscribed and
  * then costs nothing but this object until the stream stops: no suspended async function, no
- * promise waiting for an abort, and an AbortSignal only if someone reads `ctx.signal`. The stream
- * is its own {@link StreamOutput}, so a channel's fan-out writes to it without another hop.
+ * promise waiting for an abort, no closure of its own, and an AbortSignal only if someone reads
+ * `ctx.signal`. The stream is its own {@link StreamOutput}, so a channel's fan-out writes to it
+ * without another hop, and holds its slot itself (given back when it stops).
  */
 export class ServedStream extends StreamOutput implements PushDelivery, ClientListener {
   /** Settles once the stream has ended and everything is released. */
@@ -71,37 +80,41 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   /** Resolves `done`; to reject it, it is given a rejected promise (one resolver kept, not two). */
   #settleDone!: (outcome?: Promise<never>) => void;
   #reason: CloseReason = 'client';
-  #ending = false;
-  #finished = false;
+  #phase: typeof RUNNING | typeof ENDING | typeof FINISHED = RUNNING;
   /** A push source is subscribed (or subscribing): the stream ends when it stops. */
   #pushing = false;
   /** Set by `stop('shutdown', notice)`: the final event goes out as the stream ends. */
   #shutdown: ShutdownNotice | undefined;
   #unsubscribe: (() => void) | undefined;
-  /** Aborts when the stream stops. */
-  readonly #stopped = new LazyAbortSignal();
+  /** Set by the first `stop()`, which gives the slot back (and the per-key count). */
+  #stopped = false;
+  /** Behind `signal`, made on its first read; aborted when the stream stops. */
+  #stopSignal: AbortController | undefined;
+  /** Under `limitPerKey`: gives this stream's per-key count back. */
+  #releaseKey: (() => void) | undefined;
 
   readonly #env: StreamEnvironment;
   /** The request as matched; once the stream has started, as `startedView` keeps it. */
   #req: SseRequest;
-  readonly #sink: SseSink;
-  readonly #lease: StreamLease;
   /** A route-level stream's own source, body and end event. */
   readonly #init: StreamInit | undefined;
   #expiry: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * Holds the slot `engine.serve` took for it (and, under `limitPerKey`, the per-key count that
+   * `releaseKey` gives back) until it stops.
+   */
   constructor(
     env: StreamEnvironment,
     req: SseRequest,
     sink: SseSink,
-    lease: StreamLease,
+    releaseKey: (() => void) | undefined,
     init?: StreamInit,
   ) {
     super(sink, env.settings.maxQueuedBytes, env.settings.policy);
     this.#env = env;
     this.#req = req;
-    this.#sink = sink;
-    this.#lease = lease;
+    this.#releaseKey = releaseKey;
     this.#init = init;
     this.done = new Promise<void>((resolve) => {
       this.#settleDone = resolve;
@@ -110,11 +123,15 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
 
   /** Aborts when the stream ends; created on first read. */
   get signal(): AbortSignal {
-    return this.#stopped.signal;
+    if (!this.#stopSignal) {
+      this.#stopSignal = new AbortController();
+      if (this.#stopped) this.#stopSignal.abort();
+    }
+    return this.#stopSignal.signal;
   }
 
   get aborted(): boolean {
-    return this.#stopped.aborted;
+    return this.#stopped;
   }
 
   /**
@@ -122,14 +139,15 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
    * says (a chunk generator is still called with the whole of it).
    */
   start(): void {
-    const { settings, retryHint, heartbeat, wait } = this.#env;
+    const { settings, retryHint, heartbeat, wait, open } = this.#env;
     const req = this.#req;
-    if (watchClient(this.#sink, this)) this.stop();
+    open.add(this);
+    if (watchClient(this.sink, this)) this.stop();
     const init = this.#init;
     const source = init?.source ?? settings.source;
     const ctx = this.#context(source);
     try {
-      this.#sink.head(settings.status, settings.headers);
+      this.sink.head(settings.status, settings.headers);
       if (retryHint) this.send(retryHint);
       heartbeat.add(this);
       if (settings.maxStreamDuration !== undefined) this.#expireAfter(settings.maxStreamDuration);
@@ -173,17 +191,28 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   }
 
   /**
-   * Ends the stream; `why` (and the shutdown notice) are kept only by the first stop. Releases
-   * the lease. Idempotent.
+   * Ends the stream; `why` (and the shutdown notice) are kept only by the first stop, which gives
+   * the slot back. Idempotent.
    */
   stop(why?: CloseReason, notice?: ShutdownNotice): void {
-    if (why && !this.#stopped.aborted) {
-      this.#reason = why;
-      if (why === 'shutdown') this.#shutdown = notice;
+    if (!this.#stopped) {
+      if (why) {
+        this.#reason = why;
+        if (why === 'shutdown') this.#shutdown = notice;
+      }
+      this.#stopped = true;
+      this.#giveBack();
+      this.#stopSignal?.abort();
     }
-    this.#lease.release();
-    this.#stopped.abort();
     if (this.#pushing) this.#end(undefined);
+  }
+
+  /** The slot, and the per-key count with it. */
+  #giveBack(): void {
+    this.#env.slots.giveBack();
+    const releaseKey = this.#releaseKey;
+    this.#releaseKey = undefined;
+    releaseKey?.();
   }
 
   override written(bytes: number): void {
@@ -239,17 +268,17 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
     } else {
       this.#subscribed(subscribing);
     }
-    if (this.#stopped.aborted) this.#end(undefined);
+    if (this.#stopped) this.#end(undefined);
   }
 
   #subscribed(unsubscribe: () => void): void {
-    if (this.#finished) callQuietly(unsubscribe);
+    if (this.#phase === FINISHED) callQuietly(unsubscribe);
     else this.#unsubscribe = unsubscribe;
   }
 
   /** A failure of the source: reported, and told to the client, unless the stream had stopped. */
   #fail(error: unknown): void {
-    if (this.#stopped.aborted) {
+    if (this.#stopped) {
       this.#end(undefined);
       return;
     }
@@ -259,10 +288,10 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   }
 
   #end(why: CloseReason | undefined): void {
-    if (this.#ending) return;
-    this.#ending = true;
+    if (this.#phase !== RUNNING) return;
+    this.#phase = ENDING;
     this.#pushing = false;
-    unwatchClient(this.#sink, this);
+    unwatchClient(this.sink, this);
     this.stop();
     queueMicrotask(() => this.#finish(why));
   }
@@ -315,17 +344,18 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   }
 
   #finish(why: CloseReason | undefined): void {
-    this.#finished = true;
+    this.#phase = FINISHED;
     clearTimeout(this.#expiry);
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
     if (unsubscribe) callQuietly(unsubscribe);
     const env = this.#env;
     const req = this.#req;
+    env.open.delete(this);
     try {
       env.heartbeat.delete(this);
       if (why) this.#reason = why;
-      if (!hasClientLeft(this.#sink)) {
+      if (!hasClientLeft(this.sink)) {
         if (this.#reason === 'shutdown') this.#writeFinalEvent();
         else if (this.#reason === 'end') this.#writeEndEvent();
         else if (this.#reason === 'expired') this.#writeExpiryHint();
@@ -333,14 +363,20 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
         else if (this.#reason === 'revoked') this.send(REAUTH_REVOKED);
       }
       this.close();
-      this.#sink.close();
+      this.sink.close();
       env.metrics.closed(req, this.#reason);
     } catch (error) {
+      // An adapter that does not wait for `done` must not meet an unhandled rejection.
+      this.done.catch(ignoreFailure);
       this.#settleDone(Promise.reject(error));
       return;
     }
     this.#settleDone();
   }
+}
+
+function ignoreFailure(): void {
+  // Told through `done` to whoever waits for it.
 }
 
 /** A push source's unsubscribe runs once the stream is over: a throw has nowhere to go. */

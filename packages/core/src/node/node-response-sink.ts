@@ -5,7 +5,7 @@ import {
   type WatchableSink,
 } from '../adapter-kit/client-watch.js';
 import type { SseSink } from '../adapter-kit/sink.js';
-import { markStreamSocket } from '../adapter-kit/stream-socket.js';
+import { markSocketOf, unmarkSocketOf } from '../adapter-kit/stream-socket.js';
 import { invalid } from '../util/validate.js';
 import { chunkedFrame } from './chunked-frame.js';
 import { directSocket, type Http1Socket, writeDirect } from './http1-socket.js';
@@ -60,15 +60,20 @@ export function createNodeResponseSink(res: NodeResponseLike): SseSink {
   return new NodeResponseSink(res);
 }
 
-/** Creates its AbortSignal only when `signal` is read: the engine watches the client directly. */
-class NodeResponseSink implements WatchableSink {
+/**
+ * Creates its AbortSignal only when `signal` is read: the engine watches the client directly. It
+ * is its client's presence itself, and its one listener on the response is a bound `leave`: a
+ * stream costs this object and that function.
+ */
+class NodeResponseSink extends ClientPresence implements WatchableSink {
   readonly #res: NodeResponseLike;
-  readonly #client = new ClientPresence();
-  #unmarkSocket: (() => void) | undefined;
+  /** HTTP/1.1: the socket marked as carrying this stream, until the response closes or ends. */
+  #markedSocket: object | undefined;
 
   constructor(res: NodeResponseLike) {
+    super();
     this.#res = res;
-    const leave = () => this.#client.leave();
+    const leave = this.leave.bind(this);
     res.on('close', leave); // `on`, not `once` (a wrapper per stream): leave() is idempotent
     // A node:http2 stream that the client resets while a write is pending is ended but never
     // closed (it waits for that write, which cannot finish): `aborted` is then the only sign.
@@ -76,16 +81,18 @@ class NodeResponseSink implements WatchableSink {
     if (res.destroyed) leave();
   }
 
-  get signal(): AbortSignal {
-    return this.#client.signal;
-  }
-
   get clientGone(): boolean {
-    return this.#client.aborted;
+    return this.aborted;
   }
 
   [WATCH_CLIENT](listener: ClientListener | undefined): void {
-    this.#client.watch(listener);
+    this.watch(listener);
+  }
+
+  /** The response closed (or its HTTP/2 stream was reset): the connection carries no stream now. */
+  override leave(): void {
+    this.#unmarkSocket();
+    super.leave();
   }
 
   head(status: number, headers: Readonly<Record<string, string>>): void {
@@ -94,15 +101,19 @@ class NodeResponseSink implements WatchableSink {
     res.flushHeaders?.();
     // HTTP/1.1: until this response ends, a request on its connection is pipelined behind it.
     const socket = res.stream === undefined ? (res.req?.socket ?? res.socket) : undefined;
-    if (typeof socket === 'object' && socket !== null && this.#unmarkSocket === undefined) {
-      const unmark = markStreamSocket(socket);
-      this.#unmarkSocket = unmark;
-      res.once('close', unmark);
+    if (
+      typeof socket === 'object' &&
+      socket !== null &&
+      this.#markedSocket === undefined &&
+      !this.aborted
+    ) {
+      markSocketOf(socket, this);
+      this.#markedSocket = socket;
     }
   }
 
   write(chunk: Uint8Array): undefined | Promise<void> {
-    if (this.#client.aborted) return undefined;
+    if (this.aborted) return undefined;
     const res = this.#res;
     const socket = chunk.byteLength > 0 ? directSocket(res) : undefined;
     const frame = socket && chunkedFrame(chunk);
@@ -123,8 +134,15 @@ class NodeResponseSink implements WatchableSink {
 
   close(): void {
     const res = this.#res;
-    this.#unmarkSocket?.();
+    this.#unmarkSocket();
     if (!res.writableEnded && !res.destroyed) res.end();
+  }
+
+  #unmarkSocket(): void {
+    const socket = this.#markedSocket;
+    if (socket === undefined) return;
+    this.#markedSocket = undefined;
+    unmarkSocketOf(socket, this);
   }
 }
 
