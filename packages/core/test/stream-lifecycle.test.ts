@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createRequestView, createSseEngine } from '../src/adapter.js';
-import { PUSH_SOURCE, type PushDelivery } from '../src/engine/push-source.js';
+import { PUSH_SOURCE, type PushDelivery, type PushUnsubscribe } from '../src/engine/push-source.js';
 import {
   type CloseReason,
   createChannel,
@@ -225,11 +225,13 @@ describe('push sources: subscription lifecycle', () => {
   function deferredSource() {
     const unsubscribe = vi.fn();
     const deliveries: PushDelivery[] = [];
-    let settle: { resolve: (stop: () => void) => void; reject: (e: unknown) => void } | undefined;
+    let settle:
+      | { resolve: (stop: PushUnsubscribe) => void; reject: (e: unknown) => void }
+      | undefined;
     const source = () => ({
       [PUSH_SOURCE]: (delivery: PushDelivery) => {
         deliveries.push(delivery);
-        return new Promise<() => void>((resolve, reject) => {
+        return new Promise<PushUnsubscribe>((resolve, reject) => {
           settle = { resolve, reject };
         });
       },
@@ -238,7 +240,7 @@ describe('push sources: subscription lifecycle', () => {
       source: source as unknown as SseOptions['source'],
       unsubscribe,
       deliveries,
-      resolve: () => settle!.resolve(unsubscribe),
+      resolve: () => settle!.resolve({ unsubscribe }),
       reject: (error: unknown) => settle!.reject(error),
     };
   }
@@ -313,9 +315,11 @@ describe('push sources: subscription lifecycle', () => {
     const engine = createSseEngine({
       ...base,
       source: (() => ({
-        [PUSH_SOURCE]: () => () => {
-          throw new Error('unsubscribe failed');
-        },
+        [PUSH_SOURCE]: () => ({
+          unsubscribe() {
+            throw new Error('unsubscribe failed');
+          },
+        }),
       })) as unknown as SseOptions['source'],
     });
     const { sink, done } = open(engine);

@@ -1,6 +1,11 @@
 import type { SseRequest } from '../adapter-kit/request.js';
 import type { ChunkSource, StreamContext } from '../engine/chunk.js';
-import { PUSH_SOURCE, type PushDelivery, type PushSubscription } from '../engine/push-source.js';
+import {
+  PUSH_SOURCE,
+  type PushDelivery,
+  type PushSubscription,
+  type PushUnsubscribe,
+} from '../engine/push-source.js';
 import {
   assertFunction,
   assertPlainObject,
@@ -146,17 +151,37 @@ function allowedTopics(
   return asked.filter((topic) => may.has(topic));
 }
 
-interface Subscriber {
-  topics: ReadonlySet<string> | undefined;
-  filter: ((event: ChannelEvent) => boolean) | undefined;
-  delivery: PushDelivery;
+/**
+ * One stream's subscription: in the channel's set while live, and its own way out of it (no
+ * closure per stream).
+ */
+class Subscriber implements PushUnsubscribe {
   /**
    * Events the stream already has when it goes live: those its replay sent (with an asynchronous
    * store, the replay can read an event before its publish fans it out) and, with a shared store,
    * those the client got from another process before this one's tail delivers them. They come
    * first, so this is dropped at the first fan-out event it does not cover.
    */
-  skip: ((id: string) => boolean) | undefined;
+  skip: ((id: string) => boolean) | undefined = undefined;
+  readonly #set: Set<Subscriber>;
+
+  constructor(
+    set: Set<Subscriber>,
+    readonly topics: ReadonlySet<string> | undefined,
+    readonly filter: ((event: ChannelEvent) => boolean) | undefined,
+    readonly delivery: PushDelivery,
+  ) {
+    this.#set = set;
+  }
+
+  /** Goes live: fan-out reaches it from the next publish on. */
+  join(): void {
+    this.#set.add(this);
+  }
+
+  unsubscribe(): void {
+    this.#set.delete(this);
+  }
 }
 
 /** Live events published while a subscriber reads its replay, held until the replay is sent. */
@@ -342,16 +367,13 @@ export function createChannel<E extends object = EventMap>(
     chosen: SubscribeOptions,
     lastEventId: string | undefined,
     delivery: PushDelivery,
-  ): Promise<() => void> {
-    const subscriber: Subscriber = {
-      topics: chosen.topics ? new Set(chosen.topics) : undefined,
-      filter: chosen.filter as Subscriber['filter'],
+  ): Promise<PushUnsubscribe> {
+    const subscriber = new Subscriber(
+      subscribers,
+      chosen.topics ? new Set(chosen.topics) : undefined,
+      chosen.filter as Subscriber['filter'],
       delivery,
-      skip: undefined,
-    };
-    const unsubscribe = () => {
-      subscribers.delete(subscriber);
-    };
+    );
     if (lastEventId !== undefined) {
       const held: Held = {
         events: [],
@@ -383,20 +405,19 @@ export function createChannel<E extends object = EventMap>(
           return !delivery.aborted;
         };
         for (const stored of replay.events) {
-          if (!(await replayOne(stored))) return unsubscribe;
+          if (!(await replayOne(stored))) return subscriber;
         }
         for (let i = 0; i < held.events.length; i += 1) {
           const stored = held.events[i]!;
-          if (!hasIt(stored.id) && !(await replayOne(stored))) return unsubscribe;
+          if (!hasIt(stored.id) && !(await replayOne(stored))) return subscriber;
         }
         subscriber.skip = hasIt;
       } finally {
         replaying.delete(held);
       }
     }
-    if (delivery.aborted) return unsubscribe;
-    subscribers.add(subscriber);
-    return unsubscribe;
+    if (!delivery.aborted) subscriber.join();
+    return subscriber;
   }
 
   return {

@@ -23,10 +23,15 @@ export interface PushDelivery {
   overflow(): void;
 }
 
+/** Stops a push source's delivery to one stream (an object, so a subscriber can be its own). */
+export interface PushUnsubscribe {
+  unsubscribe(): void;
+}
+
 /** What a push source hands the engine for one stream. */
 export interface PushSubscription {
-  /** Starts delivery; returns how to stop it. May replay first. */
-  [PUSH_SOURCE](delivery: PushDelivery): Promise<() => void> | (() => void);
+  /** Starts delivery; resolves with how to stop it. May replay first. */
+  [PUSH_SOURCE](delivery: PushDelivery): Promise<PushUnsubscribe> | PushUnsubscribe;
 }
 
 export function isPushSubscription(value: unknown): value is PushSubscription {

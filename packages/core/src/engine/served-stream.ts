@@ -21,6 +21,7 @@ import {
   PUSH_SOURCE,
   type PushDelivery,
   type PushSubscription,
+  type PushUnsubscribe,
 } from './push-source.js';
 
 /** What every stream of one engine shares: data and the engine-wide collaborators, no callbacks. */
@@ -85,7 +86,7 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   #pushing = false;
   /** Set by `stop('shutdown', notice)`: the final event goes out as the stream ends. */
   #shutdown: ShutdownNotice | undefined;
-  #unsubscribe: (() => void) | undefined;
+  #unsubscribe: PushUnsubscribe | undefined;
   /** Set by the first `stop()`, which gives the slot back (and the per-key count). */
   #stopped = false;
   /** Behind `signal`, made on its first read; aborted when the stream stops. */
@@ -271,7 +272,7 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
     if (this.#stopped) this.#end(undefined);
   }
 
-  #subscribed(unsubscribe: () => void): void {
+  #subscribed(unsubscribe: PushUnsubscribe): void {
     if (this.#phase === FINISHED) callQuietly(unsubscribe);
     else this.#unsubscribe = unsubscribe;
   }
@@ -380,9 +381,9 @@ function ignoreFailure(): void {
 }
 
 /** A push source's unsubscribe runs once the stream is over: a throw has nowhere to go. */
-function callQuietly(unsubscribe: () => void): void {
+function callQuietly(subscription: PushUnsubscribe): void {
   try {
-    unsubscribe();
+    subscription.unsubscribe();
   } catch {
     // Ignored, as when the stream ended.
   }
