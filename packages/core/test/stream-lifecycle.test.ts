@@ -329,3 +329,51 @@ describe('push sources: subscription lifecycle', () => {
     expect(engine.stats().open).toBe(0);
   });
 });
+
+describe('engine.start: serve() without waiting for the end', () => {
+  const matched = (engine: SseEngine) =>
+    engine.match(createRequestView({ method: 'GET', url: '/events', headers: {} }))!;
+
+  it('streams as serve() does, and engine.close() still waits for the stream', async () => {
+    const channel = createChannel();
+    const engine = createSseEngine({ ...base, source: channel.source() });
+    const sink = new MemorySink();
+    expect(engine.start(matched(engine), sink)).toBeUndefined();
+    expect(sink.status).toBe(200);
+    await channel.publish('message', 'hello');
+    expect(sink.text).toContain('data: hello\n\n');
+    expect(engine.stats().open).toBe(1);
+    await engine.close({ event: null, timeout: 1000 });
+    expect(sink.closed).toBe(true);
+    expect(engine.stats().open).toBe(0);
+  });
+
+  it('refuses past maxConnections with a 503, as serve() does', () => {
+    const engine = createSseEngine({
+      ...base,
+      maxConnections: 1,
+      source: createChannel().source(),
+    });
+    engine.start(matched(engine), new MemorySink());
+    const refused = new MemorySink();
+    engine.start(matched(engine), refused);
+    expect(refused.status).toBe(503);
+    expect(refused.closed).toBe(true);
+  });
+
+  it('a sink whose close() throws: the stream is still counted closed, and nothing is left unhandled', async () => {
+    // An unhandled rejection fails the run: vitest reports it as an error of this file.
+    const engine = createSseEngine({ ...base, source: createChannel().source() });
+    const sink = new MemorySink();
+    sink.close = () => {
+      sink.closeCount += 1;
+      throw new Error('close failed');
+    };
+    engine.start(matched(engine), sink);
+    sink.disconnect();
+    await waitFor(() => engine.stats().open === 0, 'the stream to be counted closed');
+    expect(sink.closeCount).toBe(1);
+    expect(engine.stats().closed).toBe(1);
+    await tick();
+  });
+});

@@ -67,7 +67,7 @@ const plugin: FastifyPluginAsync<FastifySseOptions> = async (fastify, options) =
     const matched = engine.match(view);
     if (!matched) return done();
     // Like replying from a hook: `done` is not called, so no later hook or handler runs.
-    void engine.serve(matched, hijackForStream(reply));
+    engine.start(matched, hijackForStream(reply));
   });
 };
 

@@ -41,7 +41,7 @@ export function streamToNode(
 ): Response {
   copyHeaders(c.res.headers, outgoing);
   // serve() writes the head before its first await (given a prepared init) and never rejects.
-  void engine.serve(matched, createNodeResponseSink(outgoing), init);
+  engine.start(matched, createNodeResponseSink(outgoing), init);
   return alreadySent(outgoing.statusCode);
 }
 

@@ -24,7 +24,7 @@ export function streamResponse(
     { headComment: bun !== undefined },
   );
   // serve() calls sink.head() before its first await, so the status and headers are known here.
-  void engine.serve(matched, sink, init);
+  engine.start(matched, sink, init);
   const response = toResponse();
   if (outgoing && response.status < 300) markUntilClosed(outgoing);
   if (bun && response.status < 300) bun.timeout(c.req.raw, 0);

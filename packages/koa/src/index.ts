@@ -78,7 +78,7 @@ export function sse<StateT = Koa.DefaultState, ContextT = Koa.DefaultContext>(
     ignoreDisconnects(ctx);
     // serve() sends the head before its first await and never rejects: not awaiting it hands
     // control back to upstream middleware while the stream carries on (see the README).
-    void engine.serve(matched, createNodeResponseSink(ctx.res));
+    engine.start(matched, createNodeResponseSink(ctx.res));
   };
   return attachHandle(middleware, engine);
 }

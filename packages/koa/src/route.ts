@@ -80,7 +80,7 @@ export function sseRoute<StateT = Koa.DefaultState, ContextT = Koa.DefaultContex
     }
     ctx.respond = false;
     ignoreDisconnects(ctx);
-    void engine.serve(view, createNodeResponseSink(ctx.res), ready);
+    engine.start(view, createNodeResponseSink(ctx.res), ready);
   };
   const middleware: Koa.Middleware<StateT, ContextT> = (ctx) => respond(ctx);
   return Object.assign(attachHandle(middleware, engine), { respond });

@@ -76,7 +76,7 @@ export function sse<Req extends NodeRequest = NodeRequest, Res extends NodeRespo
       passOn(handler, req, res, next, (error) => engine.reportError(error, view));
       return;
     }
-    void engine.serve(matched, createNodeResponseSink(res));
+    engine.start(matched, createNodeResponseSink(res));
   };
   return attachHandle(listener, engine);
 }

@@ -105,7 +105,7 @@ export function sse(options: UwsSseOptions): UwsSseHandler {
       return;
     }
     const sink = new UwsResponseSink(res);
-    void engine.serve(engine.prepares ? withBody(matched, res, req, sink) : matched, sink);
+    engine.start(engine.prepares ? withBody(matched, res, req, sink) : matched, sink);
   };
   return attachHandle(handler, engine);
 }

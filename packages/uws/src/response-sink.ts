@@ -26,11 +26,10 @@ const HEAD_COMMENT = new Uint8Array([0x3a, 0x0a]); // ':\n'
  * callbacks, so a stream costs this object, that function and the response.
  */
 export class UwsResponseSink extends ClientPresence implements WatchableSink {
-  readonly #res: UwsHttpResponse;
-  /** Set once the client has gone or the response has ended: `#res` is invalid from then on. */
-  #done = false;
-  #drained: Promise<void> | undefined;
-  #resolveDrained: (() => void) | undefined;
+  /** `undefined` once the client has gone or the response has ended: it is invalid from then on. */
+  #res: UwsHttpResponse | undefined;
+  /** While uWS holds bytes the socket did not take: what a write returns until it drains. */
+  #drain: Drain | undefined;
 
   constructor(res: UwsHttpResponse) {
     super();
@@ -56,16 +55,16 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
    */
   #responseEvent(offset?: number): boolean {
     if (offset === undefined) {
-      this.#done = true;
+      this.#res = undefined;
       this.leave();
     }
-    this.#settleDrained();
+    this.#settleDrain();
     return true;
   }
 
   head(status: number, headers: Readonly<Record<string, string>>): void {
-    if (this.#done) return;
     const res = this.#res;
+    if (res === undefined) return;
     res.cork(() => {
       res.writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`);
       let eventStream = false;
@@ -82,29 +81,39 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
   }
 
   write(chunk: Uint8Array): undefined | Promise<void> {
-    if (this.#done) return undefined;
+    const res = this.#res;
+    if (res === undefined) return undefined;
     // uWS keeps whatever the socket did not take; `false` says its buffer is growing.
-    if (corkedWrite(this.#res, chunk) || this.#done) return undefined;
-    this.#drained ??= new Promise<void>((resolve) => {
-      this.#resolveDrained = resolve;
-    });
-    return this.#drained;
+    if (corkedWrite(res, chunk) || this.#res === undefined) return undefined;
+    this.#drain ??= new Drain();
+    return this.#drain.promise;
   }
 
   close(): void {
-    if (this.#done) return;
-    this.#done = true;
     const res = this.#res;
+    if (res === undefined) return;
+    this.#res = undefined;
     res.cork(() => {
       res.end();
     });
-    this.#settleDrained();
+    this.#settleDrain();
   }
 
-  #settleDrained(): void {
-    const resolve = this.#resolveDrained;
-    this.#drained = undefined;
-    this.#resolveDrained = undefined;
-    resolve?.();
+  #settleDrain(): void {
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.resolve();
+  }
+}
+
+/** A promise and its resolver: made only when a stream is backpressured. */
+class Drain {
+  readonly promise: Promise<void>;
+  resolve!: () => void;
+
+  constructor() {
+    this.promise = new Promise<void>((resolve) => {
+      this.resolve = resolve;
+    });
   }
 }

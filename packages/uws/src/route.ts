@@ -64,7 +64,7 @@ export function sseRoute(options: UwsSseRouteOptions = {}): UwsSseRoute {
     checkNative(res);
     if (refuseAmbiguousFraming(res, req)) return;
     const sink = new UwsResponseSink(res);
-    void engine.serve(copyRequest(req, keep, bodyOf(res, req, sink, keepBytes)), sink);
+    engine.start(copyRequest(req, keep, bodyOf(res, req, sink, keepBytes)), sink);
   };
   return attachHandle(handler, engine);
 }

@@ -38,6 +38,11 @@ export interface SseEngine {
    */
   serve(req: SseRequest, sink: SseSink, init?: StreamInit): Promise<void>;
   /**
+   * `serve()` for an adapter that does not wait for the stream's end: the same answer, without
+   * the promise (a stream then costs no promise of its own).
+   */
+  start(req: SseRequest, sink: SseSink, init?: StreamInit): void;
+  /**
    * What `serve()` does before a stream starts, for adapters that must know the outcome before
    * they call it (a Web `Response` is built from the head): reads the body as the `body` option
    * says and asks `options.answer`. Resolves `{ init }` to pass to `serve()`, or `{ answer }` to
@@ -296,6 +301,20 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
   }
 
   function serve(req: SseRequest, sink: SseSink, init?: StreamInit): Promise<void> {
+    return begin(req, sink, init, true) ?? Promise.resolve();
+  }
+
+  function start(req: SseRequest, sink: SseSink, init?: StreamInit): void {
+    void begin(req, sink, init, false);
+  }
+
+  /** Admits and opens the stream; `wantDone`: resolves once it has ended (else undefined once open). */
+  function begin(
+    req: SseRequest,
+    sink: SseSink,
+    init: StreamInit | undefined,
+    wantDone: boolean,
+  ): Promise<void> | undefined {
     if (!settings.source && !settings.chunkGenerator && !init?.source) {
       throw new TypeError(
         'serve(req, sink, init) needs init.source: this route-level engine has no options.source',
@@ -306,10 +325,10 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
       const refusal = admit(req);
       if (refusal) return refuse(req, sink, refusal);
     }
-    if (!needsPreparing(init)) return open(req, sink, init);
+    if (!needsPreparing(init)) return open(req, sink, init, wantDone);
     return prepareAdmitted(req, init).then((preparation) =>
       'init' in preparation
-        ? open(req, sink, preparation.init)
+        ? open(req, sink, preparation.init, wantDone)
         : respond(req, sink, preparation.answer, preparation.closeConnection),
     );
   }
@@ -342,7 +361,12 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     return Promise.resolve();
   }
 
-  function open(req: SseRequest, sink: SseSink, init: StreamInit | undefined): Promise<void> {
+  function open(
+    req: SseRequest,
+    sink: SseSink,
+    init: StreamInit | undefined,
+    wantDone: boolean,
+  ): Promise<void> | undefined {
     if (shutdown) return refuse(req, sink, closing);
     let principal: SsePrincipal | undefined;
     if (init?.principal !== undefined) {
@@ -377,7 +401,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
     metrics.opened(req);
     if (principal) principals.add(stream, principal, revalidation(principal, req));
     stream.start();
-    return stream.done;
+    return wantDone ? stream.done : undefined;
   }
 
   /** How a stream of `principal` is checked again, per `options.revalidate`. */
@@ -441,6 +465,7 @@ export function createSseEngine(options: SseOptions = {}, context: EngineContext
   return {
     match: (req) => resolveMatch(settings.requestMatcher, req),
     serve,
+    start,
     close,
     stats: metrics.snapshot,
     connections: slots.view,

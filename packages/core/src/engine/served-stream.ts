@@ -76,10 +76,12 @@ const FINISHED = 2;
  * without another hop, and holds its slot itself (given back when it stops).
  */
 export class ServedStream extends StreamOutput implements PushDelivery, ClientListener {
-  /** Settles once the stream has ended and everything is released. */
-  readonly done: Promise<void>;
-  /** Resolves `done`; to reject it, it is given a rejected promise (one resolver kept, not two). */
-  #settleDone!: (outcome?: Promise<never>) => void;
+  /** Behind `done`, made on its first read: most adapters never wait for a stream's end. */
+  #done: Promise<void> | undefined;
+  /** Resolves `#done`; to reject it, it is given a rejected promise (one resolver kept, not two). */
+  #settleDone: ((outcome?: Promise<never>) => void) | undefined;
+  /** Once the stream has finished: `null`, or why ending it threw. */
+  #outcome: { error: unknown } | null | undefined;
   #reason: CloseReason = 'client';
   #phase: typeof RUNNING | typeof ENDING | typeof FINISHED = RUNNING;
   /** A push source is subscribed (or subscribing): the stream ends when it stops. */
@@ -117,9 +119,23 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
     this.#req = req;
     this.#releaseKey = releaseKey;
     this.#init = init;
-    this.done = new Promise<void>((resolve) => {
-      this.#settleDone = resolve;
-    });
+  }
+
+  /** Settles once the stream has ended and everything is released. */
+  get done(): Promise<void> {
+    if (this.#done) return this.#done;
+    if (this.#outcome === undefined) {
+      this.#done = new Promise<void>((resolve) => {
+        this.#settleDone = resolve;
+      });
+    } else if (this.#outcome) {
+      this.#done = Promise.reject(this.#outcome.error);
+      // A caller that does not wait for `done` must not meet an unhandled rejection.
+      this.#done.catch(ignoreFailure);
+    } else {
+      this.#done = Promise.resolve();
+    }
+    return this.#done;
   }
 
   /** Aborts when the stream ends; created on first read. */
@@ -353,6 +369,7 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
     const env = this.#env;
     const req = this.#req;
     env.open.delete(this);
+    let failure: { error: unknown } | null = null;
     try {
       env.heartbeat.delete(this);
       if (why) this.#reason = why;
@@ -364,15 +381,25 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
         else if (this.#reason === 'revoked') this.send(REAUTH_REVOKED);
       }
       this.close();
-      this.sink.close();
-      env.metrics.closed(req, this.#reason);
     } catch (error) {
-      // An adapter that does not wait for `done` must not meet an unhandled rejection.
-      this.done.catch(ignoreFailure);
-      this.#settleDone(Promise.reject(error));
-      return;
+      failure = { error };
     }
-    this.#settleDone();
+    // The response ends and the stream is counted closed whatever failed before.
+    try {
+      this.sink.close();
+    } catch (error) {
+      failure ??= { error };
+    }
+    env.metrics.closed(req, this.#reason);
+    this.#outcome = failure;
+    if (!this.#settleDone) return;
+    if (failure) {
+      // An adapter that does not wait for `done` must not meet an unhandled rejection.
+      this.#done?.catch(ignoreFailure);
+      this.#settleDone(Promise.reject(failure.error));
+    } else {
+      this.#settleDone();
+    }
   }
 }
 
