@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { type RedisServer, startRedisServer } from '../../../scripts/redis-server.mjs';
 import { RedisUnavailableError } from '../src/index.js';
@@ -32,6 +33,23 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   }
   throw new Error('expected a rejection, but it resolved');
 }
+
+describe('a Redis the tests restart', () => {
+  it("listens outside the kernel's ephemeral port range, so no reconnecting client can take its port while it is down", async () => {
+    // While Redis is down its clients reconnect to its port; inside this range, one of them can
+    // be given that very port as its source port (TCP connects to itself) and hold it.
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    for (let i = 0; i < 8; i += 1) {
+      const redis = await ownRedis();
+      expect(redis.port < low! || redis.port > high!, `port ${redis.port} in ${low}-${high}`).toBe(
+        true,
+      );
+    }
+  });
+});
 
 describe('while Redis is down', () => {
   it('publishing and replaying fail at once with a RedisUnavailableError (the default)', async () => {
