@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SseSink } from '../src/adapter.js';
-import { type SlowConsumerPolicy, StreamOutput } from '../src/engine/output.js';
+import {
+  elapsedMs,
+  msBetween,
+  type SlowConsumerPolicy,
+  StreamOutput,
+} from '../src/engine/output.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** One macrotask: every pending microtask (a drain, say) has run by then. */
@@ -56,17 +61,27 @@ interface Recorded {
   overflowed: number;
 }
 
+/** An output that records what it tells its subclass hooks. */
+class RecordingOutput extends StreamOutput {
+  readonly events: Recorded = { written: [], dropped: [], overflowed: 0 };
+
+  override written(bytes: number): void {
+    this.events.written.push(bytes);
+  }
+
+  override dropped(bytes: number): void {
+    this.events.dropped.push(bytes);
+  }
+
+  override overflowed(): void {
+    this.events.overflowed += 1;
+  }
+}
+
 function setup(policy: SlowConsumerPolicy, maxQueuedBytes = 10) {
   const sink = new ControlledSink();
-  const events: Recorded = { written: [], dropped: [], overflowed: 0 };
-  const output = new StreamOutput(sink, maxQueuedBytes, policy, {
-    written: (bytes) => events.written.push(bytes),
-    dropped: (bytes) => events.dropped.push(bytes),
-    overflowed: () => {
-      events.overflowed += 1;
-    },
-  });
-  return { sink, events, output };
+  const output = new RecordingOutput(sink, { maxQueuedBytes, policy });
+  return { sink, events: output.events, output };
 }
 
 /** A chunk of `length` bytes, all `letter`, so chunks are told apart by their text. */
@@ -349,15 +364,15 @@ describe('StreamOutput: accounting', () => {
   });
 
   it('updates lastWriteAt when bytes are handed over, not when they are queued', async () => {
-    const before = Date.now();
+    const before = elapsedMs();
     const { sink, output } = setup('wait', 100);
     expect(output.lastWriteAt).toBeGreaterThanOrEqual(before);
-    expect(output.lastWriteAt).toBeLessThanOrEqual(Date.now());
+    expect(output.lastWriteAt).toBeLessThanOrEqual(elapsedMs());
     const opened = output.lastWriteAt;
 
     await sleep(25);
     sink.full = true;
-    const beforeWrite = Date.now();
+    const beforeWrite = elapsedMs();
     output.send(chunk('a', 1));
     expect(output.lastWriteAt).toBeGreaterThanOrEqual(beforeWrite);
     expect(output.lastWriteAt).toBeGreaterThan(opened);
@@ -368,12 +383,41 @@ describe('StreamOutput: accounting', () => {
     expect(output.lastWriteAt).toBe(firstWrite);
 
     await sleep(25);
-    const beforeDrain = Date.now();
+    const beforeDrain = elapsedMs();
     sink.full = false;
     sink.release();
     await tick();
     expect(sink.text).toEqual(['a', 'b']);
     expect(output.lastWriteAt).toBeGreaterThanOrEqual(beforeDrain);
     expect(output.lastWriteAt).toBeGreaterThan(firstWrite);
+  });
+
+  it('keeps lastWriteAt as a small integer (held in the object, not boxed)', () => {
+    const { output } = setup('wait');
+    expect(Number.isInteger(output.lastWriteAt)).toBe(true);
+    expect(output.lastWriteAt).toBeLessThan(2 ** 30);
+  });
+
+  it("measures idle time across the clock's 32-bit wrap", () => {
+    const beforeWrap = 2 ** 31 - 10; // as `(ms | 0)` gives it, 10 ms before it wraps
+    const afterWrap = (2 ** 31 + 15) | 0; // 15 ms after: negative
+    expect(afterWrap).toBeLessThan(0);
+    expect(msBetween(beforeWrap, afterWrap)).toBe(25);
+    expect(msBetween(5, 30)).toBe(25);
+  });
+
+  it('holds no backlog once the client has caught up', async () => {
+    const { sink, output } = setup('wait', 100);
+    sink.full = true;
+    output.send(chunk('a', 1));
+    output.send(chunk('b', 1));
+    expect(output.backpressured).toBe(true);
+    const writable = output.whenWritable();
+    sink.full = false;
+    sink.release();
+    await writable;
+    expect(output.backpressured).toBe(false);
+    expect(output.whenWritable()).toBeUndefined();
+    expect(sink.text).toEqual(['a', 'b']);
   });
 });

@@ -23,7 +23,8 @@ const HEAD_COMMENT = new Uint8Array([0x3a, 0x0a]); // ':\n'
  *
  * It is the client's presence itself (`signal`, created only if read, and the listener the engine
  * watches through `WATCH_CLIENT`), and it gives uWS one bound function for both of its
- * callbacks, so a stream costs this object, that function and the response.
+ * callbacks, so a stream costs this object, that function and the response. Its methods are
+ * `private`, not `#`: V8 gives every instance of a class with `#` methods a brand slot.
  */
 export class UwsResponseSink extends ClientPresence implements WatchableSink {
   /** `undefined` once the client has gone or the response has ended: it is invalid from then on. */
@@ -34,7 +35,7 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
   constructor(res: UwsHttpResponse) {
     super();
     this.#res = res;
-    const handler = this.#responseEvent.bind(this);
+    const handler = this.responseEvent.bind(this);
     res.onAborted(handler);
     // Registered up front: with an onWritable handler, uWS clears the socket timeout when the
     // client catches up; without one it arms its 10 s idle timeout and later drops a live stream.
@@ -53,12 +54,12 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
    * The one handler uWS gets for a stream, bound to its sink: `onAborted` calls it with nothing
    * (the response is invalid from then on), `onWritable` with the write offset (the client caught up).
    */
-  #responseEvent(offset?: number): boolean {
+  private responseEvent(offset?: number): boolean {
     if (offset === undefined) {
       this.#res = undefined;
       this.leave();
     }
-    this.#settleDrain();
+    this.settleDrain();
     return true;
   }
 
@@ -96,10 +97,10 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
     res.cork(() => {
       res.end();
     });
-    this.#settleDrain();
+    this.settleDrain();
   }
 
-  #settleDrain(): void {
+  private settleDrain(): void {
     const drain = this.#drain;
     this.#drain = undefined;
     drain?.resolve();

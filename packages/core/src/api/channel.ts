@@ -152,8 +152,9 @@ function allowedTopics(
 }
 
 /**
- * One stream's subscription: in the channel's set while live, and its own way out of it (no
- * closure per stream).
+ * One stream's subscription, when it selects events (topics, a filter) or has some to skip: in
+ * the channel's set while live, and its own way out of it (no closure per stream). A stream that
+ * selects nothing is in the set as its delivery itself.
  */
 class Subscriber implements PushUnsubscribe {
   /**
@@ -163,26 +164,29 @@ class Subscriber implements PushUnsubscribe {
    * first, so this is dropped at the first fan-out event it does not cover.
    */
   skip: ((id: string) => boolean) | undefined = undefined;
-  readonly #set: Set<Subscriber>;
+  readonly #members: Set<Member>;
 
   constructor(
-    set: Set<Subscriber>,
+    members: Set<Member>,
     readonly topics: ReadonlySet<string> | undefined,
     readonly filter: ((event: ChannelEvent) => boolean) | undefined,
     readonly delivery: PushDelivery,
   ) {
-    this.#set = set;
+    this.#members = members;
   }
 
   /** Goes live: fan-out reaches it from the next publish on. */
   join(): void {
-    this.#set.add(this);
+    this.#members.add(this);
   }
 
   unsubscribe(): void {
-    this.#set.delete(this);
+    this.#members.delete(this);
   }
 }
+
+/** A stream in a channel's set of live streams: its delivery, or a {@link Subscriber} around it. */
+type Member = PushDelivery | Subscriber;
 
 /** Live events published while a subscriber reads its replay, held until the replay is sent. */
 interface Held {
@@ -238,7 +242,9 @@ export function createChannel<E extends object = EventMap>(
     throw invalid('createChannel(options).allowControlEvents', 'a boolean', allowControlEvents);
   }
 
-  const subscribers = new Set<Subscriber>();
+  const members = new Set<Member>();
+  /** How a stream in the set as its delivery itself leaves it. */
+  const leave: PushUnsubscribe = { unsubscribe: (delivery) => members.delete(delivery) };
   /** Streams still reading their replay: live events published meanwhile are held for them. */
   const replaying = new Set<Held>();
   /** Payloads as published here, until their event has been fanned out. */
@@ -273,12 +279,16 @@ export function createChannel<E extends object = EventMap>(
       held.bytes += stored.bytes.byteLength;
       if (held.bytes > held.maxBytes) held.overflow();
     }
-    for (const subscriber of subscribers) {
-      if (subscriber.skip) {
-        if (subscriber.skip(stored.id)) continue;
-        subscriber.skip = undefined;
+    for (const member of members) {
+      if (!(member instanceof Subscriber)) {
+        member.send(stored.bytes);
+        continue;
       }
-      if (matches(subscriber, stored)) subscriber.delivery.send(stored.bytes);
+      if (member.skip) {
+        if (member.skip(stored.id)) continue;
+        member.skip = undefined;
+      }
+      if (matches(member, stored)) member.delivery.send(stored.bytes);
     }
     values.delete(stored.id);
   }
@@ -363,58 +373,68 @@ export function createChannel<E extends object = EventMap>(
     return Object.assign(pushSource, { [PUSH_SOURCE]: true }) as unknown as ChunkSource;
   }
 
-  async function subscribe(
+  function subscribe(
     chosen: SubscribeOptions,
     lastEventId: string | undefined,
     delivery: PushDelivery,
+  ): Promise<PushUnsubscribe> | PushUnsubscribe {
+    const topics = chosen.topics ? new Set(chosen.topics) : undefined;
+    const filter = chosen.filter as Subscriber['filter'];
+    if (lastEventId === undefined && topics === undefined && filter === undefined) {
+      if (!delivery.aborted) members.add(delivery);
+      return leave;
+    }
+    const subscriber = new Subscriber(members, topics, filter, delivery);
+    if (lastEventId !== undefined) return replayThenJoin(subscriber, lastEventId);
+    if (!delivery.aborted) subscriber.join();
+    return subscriber;
+  }
+
+  /** Sends what the client missed, paced by it, then goes live (with what it already has to skip). */
+  async function replayThenJoin(
+    subscriber: Subscriber,
+    lastEventId: string,
   ): Promise<PushUnsubscribe> {
-    const subscriber = new Subscriber(
-      subscribers,
-      chosen.topics ? new Set(chosen.topics) : undefined,
-      chosen.filter as Subscriber['filter'],
-      delivery,
-    );
-    if (lastEventId !== undefined) {
-      const held: Held = {
-        events: [],
-        bytes: 0,
-        maxBytes: delivery.maxQueuedBytes,
-        overflow: () => delivery.overflow(),
-      };
-      const replayed = new Set<string>();
-      replaying.add(held);
-      try {
-        const replay = await store.since(lastEventId);
-        const alreadyDelivered = replay.alreadyDelivered;
-        const hasIt = (id: string) => replayed.has(id) || alreadyDelivered?.(id) === true;
-        if (!replay.complete) {
-          // The oldest event this subscriber may read: another topic's id is none of its business.
-          const oldest = replay.events.find((stored) => matches(subscriber, stored));
-          const gap = replayGap(lastEventId, oldest?.id ?? null, replay.gapReason);
-          delivery.send(
-            textEncoder.encode(encodeEvent({ event: REPLAY_GAP_EVENT, data: JSON.stringify(gap) })),
-          );
-        }
-        const replayOne = async (stored: StoredEvent) => {
-          replayed.add(stored.id);
-          if (!matches(subscriber, stored)) return !delivery.aborted;
-          delivery.send(stored.bytes);
-          // A replay is a burst: pace it by the client, so a reconnecting client is not a slow one.
-          const writable = delivery.whenWritable();
-          if (writable) await writable;
-          return !delivery.aborted;
-        };
-        for (const stored of replay.events) {
-          if (!(await replayOne(stored))) return subscriber;
-        }
-        for (let i = 0; i < held.events.length; i += 1) {
-          const stored = held.events[i]!;
-          if (!hasIt(stored.id) && !(await replayOne(stored))) return subscriber;
-        }
-        subscriber.skip = hasIt;
-      } finally {
-        replaying.delete(held);
+    const delivery = subscriber.delivery;
+    const held: Held = {
+      events: [],
+      bytes: 0,
+      maxBytes: delivery.maxQueuedBytes,
+      overflow: () => delivery.overflow(),
+    };
+    const replayed = new Set<string>();
+    replaying.add(held);
+    try {
+      const replay = await store.since(lastEventId);
+      const alreadyDelivered = replay.alreadyDelivered;
+      const hasIt = (id: string) => replayed.has(id) || alreadyDelivered?.(id) === true;
+      if (!replay.complete) {
+        // The oldest event this subscriber may read: another topic's id is none of its business.
+        const oldest = replay.events.find((stored) => matches(subscriber, stored));
+        const gap = replayGap(lastEventId, oldest?.id ?? null, replay.gapReason);
+        delivery.send(
+          textEncoder.encode(encodeEvent({ event: REPLAY_GAP_EVENT, data: JSON.stringify(gap) })),
+        );
       }
+      const replayOne = async (stored: StoredEvent) => {
+        replayed.add(stored.id);
+        if (!matches(subscriber, stored)) return !delivery.aborted;
+        delivery.send(stored.bytes);
+        // A replay is a burst: pace it by the client, so a reconnecting client is not a slow one.
+        const writable = delivery.whenWritable();
+        if (writable) await writable;
+        return !delivery.aborted;
+      };
+      for (const stored of replay.events) {
+        if (!(await replayOne(stored))) return subscriber;
+      }
+      for (let i = 0; i < held.events.length; i += 1) {
+        const stored = held.events[i]!;
+        if (!hasIt(stored.id) && !(await replayOne(stored))) return subscriber;
+      }
+      subscriber.skip = hasIt;
+    } finally {
+      replaying.delete(held);
     }
     if (!delivery.aborted) subscriber.join();
     return subscriber;
@@ -423,7 +443,7 @@ export function createChannel<E extends object = EventMap>(
   return {
     publish: publish as Channel<E>['publish'],
     source,
-    stats: () => ({ published, subscribers: subscribers.size }),
+    stats: () => ({ published, subscribers: members.size }),
     close: () => stopTail?.(),
   };
 

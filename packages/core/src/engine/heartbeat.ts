@@ -1,4 +1,4 @@
-import type { StreamOutput } from './output.js';
+import { elapsedMs, msBetween, type StreamOutput } from './output.js';
 
 /**
  * A heartbeat is one comment line with no blank line after it. A spec parser ignores it wherever a
@@ -17,9 +17,10 @@ export function createHeartbeat(intervalMs: number) {
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const beat = () => {
-    const now = Date.now();
+    const now = elapsedMs();
     for (const output of outputs) {
-      if (!output.backpressured && now - output.lastWriteAt >= intervalMs) output.send(HEARTBEAT);
+      if (!output.backpressured && msBetween(output.lastWriteAt, now) >= intervalMs)
+        output.send(HEARTBEAT);
     }
   };
 

@@ -8,89 +8,108 @@ import type { SseSink } from '../adapter-kit/sink.js';
  */
 export type SlowConsumerPolicy = 'wait' | 'drop-oldest' | 'disconnect';
 
-export interface OutputEvents {
-  /** Bytes handed to the sink. */
-  written(bytes: number): void;
-  /** A queued chunk dropped by `drop-oldest`. */
-  dropped(bytes: number): void;
-  /** The bound was passed under `disconnect`. */
-  overflowed(): void;
+/** The bound of a stream's send queue: one object for all the streams of an engine. */
+export interface QueueBound {
+  readonly maxQueuedBytes: number;
+  readonly policy: SlowConsumerPolicy;
+}
+
+/**
+ * Milliseconds since this module loaded, as a 32-bit integer: V8 keeps one in the field itself,
+ * where `Date.now()` takes a heap number of 16 bytes per stream. It wraps every 49.7 days, so
+ * compare two of them with {@link msBetween} only.
+ */
+const EPOCH = Date.now();
+export const elapsedMs = (): number => (Date.now() - EPOCH) | 0;
+
+/** From one {@link elapsedMs} to a later one, across a wrap too (for spans under 24 days). */
+export const msBetween = (earlier: number, later: number): number => (later - earlier) | 0;
+
+/**
+ * What a stream holds only while its client is backpressured: the chunks queued for it, and the
+ * producers waiting for it to drain.
+ */
+class Backlog {
+  readonly chunks: Uint8Array[] = [];
+  bytes = 0;
+  /** A write the sink has not taken yet is pending. */
+  full = true;
+  waiters: Array<() => void> | undefined;
+
+  wakeWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters) for (const wake of waiters) wake();
+  }
 }
 
 /**
  * One stream's way out: writes go straight to the sink while it accepts them, and into a queue
  * bounded in bytes while it is full. Whole chunks are queued and dropped, so framing survives.
- * What happens is told to `events`, or, without them, to the subclass's overrides of
- * {@link written}, {@link dropped} and {@link overflowed} (the engine's stream is its own output,
- * so an open stream is one object).
+ * What happens is told to {@link written}, {@link dropped} and {@link overflowed}, which a
+ * subclass overrides (the engine's stream is its own output, so an open stream is one object).
+ * Its methods are `private`, not `#`: V8 gives every instance of a class with `#` methods a
+ * brand slot, 8 bytes per stream.
  */
-export class StreamOutput implements OutputEvents {
-  /** Created on the first backpressure: most streams never have one. */
-  #queue: Uint8Array[] | undefined;
-  #queuedBytes = 0;
-  #backpressured = false;
-  #idleWaiters: Array<() => void> | undefined;
-  #closed = false;
+export class StreamOutput {
   /** Where the bytes go; a subclass reads it rather than keep it a second time. */
   protected readonly sink: SseSink;
-  readonly #policy: SlowConsumerPolicy;
-  readonly #events: OutputEvents | undefined;
-  /** When bytes were last handed over (or the stream opened): heartbeats go to idle streams. */
-  lastWriteAt = Date.now();
+  readonly #bound: QueueBound;
+  /** Made on a backpressure and dropped once the client has caught up: most streams never have one. */
+  #backlog: Backlog | undefined;
+  #closed = false;
+  /** When bytes were last handed over (or the stream opened), in {@link elapsedMs}: heartbeats go to idle streams. */
+  lastWriteAt = elapsedMs();
 
-  constructor(
-    sink: SseSink,
-    readonly maxQueuedBytes: number,
-    policy: SlowConsumerPolicy,
-    events?: OutputEvents,
-  ) {
+  constructor(sink: SseSink, bound: QueueBound) {
     this.sink = sink;
-    this.#policy = policy;
-    this.#events = events;
+    this.#bound = bound;
+  }
+
+  get maxQueuedBytes(): number {
+    return this.#bound.maxQueuedBytes;
   }
 
   /** Sends one chunk without waiting. Pull producers then await {@link whenWritable}. */
   send(bytes: Uint8Array): void {
     if (this.#closed) return;
-    if (!this.#backpressured) {
-      this.#write(bytes);
+    const backlog = this.#backlog;
+    if (backlog === undefined) {
+      this.writeNow(bytes);
       return;
     }
-    if (this.#queuedBytes + bytes.byteLength > this.maxQueuedBytes && this.#policy !== 'wait') {
-      if (this.#policy === 'disconnect') {
+    const { maxQueuedBytes, policy } = this.#bound;
+    if (backlog.bytes + bytes.byteLength > maxQueuedBytes && policy !== 'wait') {
+      if (policy === 'disconnect') {
         this.overflow();
         return;
       }
-      if (bytes.byteLength > this.maxQueuedBytes) {
+      if (bytes.byteLength > maxQueuedBytes) {
         this.dropped(bytes.byteLength); // it could never fit: drop it, keep the queue
         return;
       }
-      const queue = this.#queue;
-      while (
-        queue &&
-        queue.length > 0 &&
-        this.#queuedBytes + bytes.byteLength > this.maxQueuedBytes
-      ) {
+      const queue = backlog.chunks;
+      while (queue.length > 0 && backlog.bytes + bytes.byteLength > maxQueuedBytes) {
         const dropped = queue.shift()!;
-        this.#queuedBytes -= dropped.byteLength;
+        backlog.bytes -= dropped.byteLength;
         this.dropped(dropped.byteLength);
       }
     }
-    this.#queue ??= [];
-    this.#queue.push(bytes);
-    this.#queuedBytes += bytes.byteLength;
+    backlog.chunks.push(bytes);
+    backlog.bytes += bytes.byteLength;
   }
 
   /** `true` while the client's buffer is full or chunks wait in the queue. */
   get backpressured(): boolean {
-    return this.#backpressured;
+    return this.#backlog !== undefined;
   }
 
   /** Resolves once the queue is empty and the client accepts writes again (at once if it does). */
   whenWritable(): Promise<void> | undefined {
-    if (!this.#backpressured || this.#closed) return undefined;
-    this.#idleWaiters ??= [];
-    const waiters = this.#idleWaiters;
+    const backlog = this.#backlog;
+    if (backlog === undefined) return undefined;
+    backlog.waiters ??= [];
+    const waiters = backlog.waiters;
     return new Promise((resolve) => waiters.push(resolve));
   }
 
@@ -105,49 +124,43 @@ export class StreamOutput implements OutputEvents {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue = undefined;
-    this.#queuedBytes = 0;
-    this.#wakeWaiters();
+    const backlog = this.#backlog;
+    this.#backlog = undefined;
+    backlog?.wakeWaiters();
   }
 
-  written(bytes: number): void {
-    this.#events?.written(bytes);
-  }
+  /** Bytes handed to the sink. */
+  written(_bytes: number): void {}
 
-  dropped(bytes: number): void {
-    this.#events?.dropped(bytes);
-  }
+  /** A queued chunk dropped by `drop-oldest`. */
+  dropped(_bytes: number): void {}
 
-  overflowed(): void {
-    this.#events?.overflowed();
-  }
+  /** The bound was passed under `disconnect`. */
+  overflowed(): void {}
 
-  #write(bytes: Uint8Array): void {
-    this.lastWriteAt = Date.now();
+  private writeNow(bytes: Uint8Array): void {
+    this.lastWriteAt = elapsedMs();
     const pending = this.sink.write(bytes);
     this.written(bytes.byteLength);
-    if (pending) {
-      this.#backpressured = true;
-      const drain = () => this.#drain();
-      pending.then(drain, drain);
-    }
+    if (!pending) return;
+    if (this.#backlog) this.#backlog.full = true;
+    else if (!this.#closed) this.#backlog = new Backlog();
+    const drain = () => this.drainBacklog();
+    pending.then(drain, drain);
   }
 
-  #drain(): void {
-    this.#backpressured = false;
-    const queue = this.#queue;
-    while (queue && !this.#closed && !this.#backpressured && queue.length > 0) {
+  private drainBacklog(): void {
+    const backlog = this.#backlog;
+    if (backlog === undefined) return; // closed meanwhile
+    backlog.full = false;
+    const queue = backlog.chunks;
+    while (!this.#closed && !backlog.full && queue.length > 0) {
       const next = queue.shift()!;
-      this.#queuedBytes -= next.byteLength;
-      this.#write(next);
+      backlog.bytes -= next.byteLength;
+      this.writeNow(next);
     }
-    if (!this.#backpressured) this.#wakeWaiters();
-  }
-
-  #wakeWaiters(): void {
-    const waiters = this.#idleWaiters;
-    if (!waiters) return;
-    this.#idleWaiters = undefined;
-    for (const wake of waiters) wake();
+    if (backlog.full || this.#closed) return;
+    this.#backlog = undefined;
+    backlog.wakeWaiters();
   }
 }

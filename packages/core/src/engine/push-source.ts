@@ -23,9 +23,12 @@ export interface PushDelivery {
   overflow(): void;
 }
 
-/** Stops a push source's delivery to one stream (an object, so a subscriber can be its own). */
+/**
+ * Stops a push source's delivery to one stream: the stream calls it with itself, so one object
+ * can serve every stream of a source (or a subscriber can be its own).
+ */
 export interface PushUnsubscribe {
-  unsubscribe(): void;
+  unsubscribe(delivery: PushDelivery): void;
 }
 
 /** What a push source hands the engine for one stream. */

@@ -62,10 +62,34 @@ const REAUTH_REVOKED = textEncoder.encode(
 /** The `retry:` base after `maxStreamDuration` when `options.retry` is not set. */
 const DEFAULT_EXPIRY_RETRY_MS = 1000;
 
-/** Where a stream is in its life: `#end` starts the end, `#finish` is the end. */
+/** Where a stream is in its life: `end` starts the end, `finish` is the end. */
 const RUNNING = 0;
 const ENDING = 1;
-const FINISHED = 2;
+/** `finish` is under way: nothing subscribes any more, the outcome is not known yet. */
+const FINISHING = 2;
+const FINISHED = 3;
+
+/** Behind a stream's `done`: made on its first read, or when finishing the stream failed. */
+class Completion {
+  readonly promise: Promise<void>;
+  #settle!: (outcome?: Promise<never>) => void;
+
+  constructor() {
+    this.promise = new Promise<void>((resolve) => {
+      this.#settle = resolve;
+    });
+  }
+
+  resolve(): void {
+    this.#settle();
+  }
+
+  reject(error: unknown): void {
+    // An adapter that does not wait for `done` must not meet an unhandled rejection.
+    this.promise.catch(ignoreFailure);
+    this.#settle(Promise.reject(error));
+  }
+}
 
 /**
  * One stream, from its head to its end: the client left, the source ended or failed, the
@@ -73,17 +97,13 @@ const FINISHED = 2;
  * then costs nothing but this object until the stream stops: no suspended async function, no
  * promise waiting for an abort, no closure of its own, and an AbortSignal only if someone reads
  * `ctx.signal`. The stream is its own {@link StreamOutput}, so a channel's fan-out writes to it
- * without another hop, and holds its slot itself (given back when it stops).
+ * without another hop, and holds its slot itself (given back when it stops). Its methods are
+ * `private`, not `#`: V8 gives every instance of a class with `#` methods a brand slot.
  */
 export class ServedStream extends StreamOutput implements PushDelivery, ClientListener {
-  /** Behind `done`, made on its first read: most adapters never wait for a stream's end. */
-  #done: Promise<void> | undefined;
-  /** Resolves `#done`; to reject it, it is given a rejected promise (one resolver kept, not two). */
-  #settleDone: ((outcome?: Promise<never>) => void) | undefined;
-  /** Once the stream has finished: `null`, or why ending it threw. */
-  #outcome: { error: unknown } | null | undefined;
+  #completion: Completion | undefined;
   #reason: CloseReason = 'client';
-  #phase: typeof RUNNING | typeof ENDING | typeof FINISHED = RUNNING;
+  #phase: typeof RUNNING | typeof ENDING | typeof FINISHING | typeof FINISHED = RUNNING;
   /** A push source is subscribed (or subscribing): the stream ends when it stops. */
   #pushing = false;
   /** Set by `stop('shutdown', notice)`: the final event goes out as the stream ends. */
@@ -114,7 +134,7 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
     releaseKey: (() => void) | undefined,
     init?: StreamInit,
   ) {
-    super(sink, env.settings.maxQueuedBytes, env.settings.policy);
+    super(sink, env.settings);
     this.#env = env;
     this.#req = req;
     this.#releaseKey = releaseKey;
@@ -123,19 +143,12 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
 
   /** Settles once the stream has ended and everything is released. */
   get done(): Promise<void> {
-    if (this.#done) return this.#done;
-    if (this.#outcome === undefined) {
-      this.#done = new Promise<void>((resolve) => {
-        this.#settleDone = resolve;
-      });
-    } else if (this.#outcome) {
-      this.#done = Promise.reject(this.#outcome.error);
-      // A caller that does not wait for `done` must not meet an unhandled rejection.
-      this.#done.catch(ignoreFailure);
-    } else {
-      this.#done = Promise.resolve();
+    if (this.#completion === undefined) {
+      this.#completion = new Completion();
+      // Finished without one: finishing went well (a failure makes one).
+      if (this.#phase === FINISHED) this.#completion.resolve();
     }
-    return this.#done;
+    return this.#completion.promise;
   }
 
   /** Aborts when the stream ends; created on first read. */
@@ -162,21 +175,21 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
     if (watchClient(this.sink, this)) this.stop();
     const init = this.#init;
     const source = init?.source ?? settings.source;
-    const ctx = this.#context(source);
+    const ctx = this.context(source);
     try {
       this.sink.head(settings.status, settings.headers);
       if (retryHint) this.send(retryHint);
       heartbeat.add(this);
-      if (settings.maxStreamDuration !== undefined) this.#expireAfter(settings.maxStreamDuration);
+      if (settings.maxStreamDuration !== undefined) this.expireAfter(settings.maxStreamDuration);
       if (!source) {
-        this.#follow(pumpGenerator(settings.chunkGenerator, req, ctx, this, wait));
+        this.follow(pumpGenerator(settings.chunkGenerator, req, ctx, this, wait));
         return;
       }
       const produced: unknown = typeof source === 'function' ? source(req, ctx) : source;
-      if (isPushSubscription(produced)) this.#subscribe(produced);
-      else this.#follow(pumpIterable(produced, ctx.signal, this, wait));
+      if (isPushSubscription(produced)) this.subscribe(produced);
+      else this.follow(pumpIterable(produced, ctx.signal, this, wait));
     } catch (error) {
-      this.#fail(error);
+      this.fail(error);
     } finally {
       this.#req = startedView(req);
     }
@@ -186,7 +199,7 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
    * A channel reads no signal unless asked to, so a push source gets one created on first read
    * (the context is dropped once subscribed); the others get it at once.
    */
-  #context(source: StreamInit['source']): StreamContext {
+  private context(source: StreamInit['source']): StreamContext {
     const lastEventId = lastEventIdOf(this.#req);
     const body = this.#init?.body;
     const principal = this.#init?.principal;
@@ -218,14 +231,14 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
         if (why === 'shutdown') this.#shutdown = notice;
       }
       this.#stopped = true;
-      this.#giveBack();
+      this.giveBack();
       this.#stopSignal?.abort();
     }
-    if (this.#pushing) this.#end(undefined);
+    if (this.#pushing) this.end(undefined);
   }
 
   /** The slot, and the per-key count with it. */
-  #giveBack(): void {
+  private giveBack(): void {
     this.#env.slots.giveBack();
     const releaseKey = this.#releaseKey;
     this.#releaseKey = undefined;
@@ -255,66 +268,66 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   }
 
   /** `maxStreamDuration`: the stream ends as `expired`, and its client is told to come back. */
-  #expireAfter(ms: number): void {
+  private expireAfter(ms: number): void {
     const timer = setTimeout(() => this.stop('expired'), ms);
     (timer as { unref?: () => void }).unref?.();
     this.#expiry = timer;
   }
 
-  #follow(pump: Promise<'end' | undefined>): void {
+  private follow(pump: Promise<'end' | undefined>): void {
     pump.then(
-      (why) => this.#end(why),
-      (error: unknown) => this.#fail(error),
+      (why) => this.end(why),
+      (error: unknown) => this.fail(error),
     );
   }
 
-  #subscribe(subscription: PushSubscription): void {
+  private subscribe(subscription: PushSubscription): void {
     let subscribing: ReturnType<PushSubscription[typeof PUSH_SOURCE]>;
     try {
       subscribing = subscription[PUSH_SOURCE](this);
     } catch (error) {
-      this.#fail(error);
+      this.fail(error);
       return;
     }
     this.#pushing = true;
     if (isPromiseLike(subscribing)) {
       subscribing.then(
-        (unsubscribe) => this.#subscribed(unsubscribe),
-        (error: unknown) => this.#fail(error),
+        (unsubscribe) => this.subscribed(unsubscribe),
+        (error: unknown) => this.fail(error),
       );
     } else {
-      this.#subscribed(subscribing);
+      this.subscribed(subscribing);
     }
-    if (this.#stopped) this.#end(undefined);
+    if (this.#stopped) this.end(undefined);
   }
 
-  #subscribed(unsubscribe: PushUnsubscribe): void {
-    if (this.#phase === FINISHED) callQuietly(unsubscribe);
+  private subscribed(unsubscribe: PushUnsubscribe): void {
+    if (this.#phase >= FINISHING) callQuietly(unsubscribe, this);
     else this.#unsubscribe = unsubscribe;
   }
 
   /** A failure of the source: reported, and told to the client, unless the stream had stopped. */
-  #fail(error: unknown): void {
+  private fail(error: unknown): void {
     if (this.#stopped) {
-      this.#end(undefined);
+      this.end(undefined);
       return;
     }
-    this.#writeErrorEvent(error);
+    this.writeErrorEvent(error);
     this.#env.settings.onError(error, this.#req);
-    this.#end('error');
+    this.end('error');
   }
 
-  #end(why: CloseReason | undefined): void {
+  private end(why: CloseReason | undefined): void {
     if (this.#phase !== RUNNING) return;
     this.#phase = ENDING;
     this.#pushing = false;
     unwatchClient(this.sink, this);
     this.stop();
-    queueMicrotask(() => this.#finish(why));
+    queueMicrotask(() => this.finish(why));
   }
 
   /** The `errorEvent` option's event, when set; a throw on the way is reported. */
-  #writeErrorEvent(error: unknown): void {
+  private writeErrorEvent(error: unknown): void {
     const { errorEvent, onError } = this.#env.settings;
     if (!errorEvent) return;
     try {
@@ -325,7 +338,7 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   }
 
   /** The shutdown notice's event and jittered `retry:` hint, when it has either. */
-  #writeFinalEvent(): void {
+  private writeFinalEvent(): void {
     if (!this.#shutdown) return;
     const { event, retry } = this.#shutdown;
     const jittered = retry > 0 ? retry + Math.floor(Math.random() * retry) : undefined;
@@ -342,7 +355,7 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   }
 
   /** The end event of a source that ended: `init.endEvent`, else `options.endEvent`. */
-  #writeEndEvent(): void {
+  private writeEndEvent(): void {
     const init = this.#init;
     let bytes = this.#env.settings.endEvent;
     try {
@@ -354,18 +367,18 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
   }
 
   /** After `maxStreamDuration`: a `retry:` line, jittered into [retry, 2 * retry). */
-  #writeExpiryHint(): void {
+  private writeExpiryHint(): void {
     const base = this.#env.settings.retry ?? DEFAULT_EXPIRY_RETRY_MS;
     const jittered = base + Math.floor(Math.random() * Math.max(base, 1));
     this.send(textEncoder.encode(`retry: ${jittered}\n`));
   }
 
-  #finish(why: CloseReason | undefined): void {
-    this.#phase = FINISHED;
+  private finish(why: CloseReason | undefined): void {
+    this.#phase = FINISHING;
     clearTimeout(this.#expiry);
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
-    if (unsubscribe) callQuietly(unsubscribe);
+    if (unsubscribe) callQuietly(unsubscribe, this);
     const env = this.#env;
     const req = this.#req;
     env.open.delete(this);
@@ -374,9 +387,9 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
       env.heartbeat.delete(this);
       if (why) this.#reason = why;
       if (!hasClientLeft(this.sink)) {
-        if (this.#reason === 'shutdown') this.#writeFinalEvent();
-        else if (this.#reason === 'end') this.#writeEndEvent();
-        else if (this.#reason === 'expired') this.#writeExpiryHint();
+        if (this.#reason === 'shutdown') this.writeFinalEvent();
+        else if (this.#reason === 'end') this.writeEndEvent();
+        else if (this.#reason === 'expired') this.writeExpiryHint();
         else if (this.#reason === 'auth-expired') this.send(REAUTH_EXPIRED);
         else if (this.#reason === 'revoked') this.send(REAUTH_REVOKED);
       }
@@ -391,14 +404,12 @@ export class ServedStream extends StreamOutput implements PushDelivery, ClientLi
       failure ??= { error };
     }
     env.metrics.closed(req, this.#reason);
-    this.#outcome = failure;
-    if (!this.#settleDone) return;
+    this.#phase = FINISHED;
     if (failure) {
-      // An adapter that does not wait for `done` must not meet an unhandled rejection.
-      this.#done?.catch(ignoreFailure);
-      this.#settleDone(Promise.reject(failure.error));
+      this.#completion ??= new Completion();
+      this.#completion.reject(failure.error);
     } else {
-      this.#settleDone();
+      this.#completion?.resolve();
     }
   }
 }
@@ -408,9 +419,9 @@ function ignoreFailure(): void {
 }
 
 /** A push source's unsubscribe runs once the stream is over: a throw has nowhere to go. */
-function callQuietly(subscription: PushUnsubscribe): void {
+function callQuietly(subscription: PushUnsubscribe, delivery: PushDelivery): void {
   try {
-    subscription.unsubscribe();
+    subscription.unsubscribe(delivery);
   } catch {
     // Ignored, as when the stream ended.
   }

@@ -63,7 +63,8 @@ export function createNodeResponseSink(res: NodeResponseLike): SseSink {
 /**
  * Creates its AbortSignal only when `signal` is read: the engine watches the client directly. It
  * is its client's presence itself, and its one listener on the response is a bound `leave`: a
- * stream costs this object and that function.
+ * stream costs this object and that function. Its methods are `private`, not `#`: V8 gives every
+ * instance of a class with `#` methods a brand slot.
  */
 class NodeResponseSink extends ClientPresence implements WatchableSink {
   readonly #res: NodeResponseLike;
@@ -91,7 +92,7 @@ class NodeResponseSink extends ClientPresence implements WatchableSink {
 
   /** The response closed (or its HTTP/2 stream was reset): the connection carries no stream now. */
   override leave(): void {
-    this.#unmarkSocket();
+    this.unmarkSocket();
     super.leave();
   }
 
@@ -134,11 +135,11 @@ class NodeResponseSink extends ClientPresence implements WatchableSink {
 
   close(): void {
     const res = this.#res;
-    this.#unmarkSocket();
+    this.unmarkSocket();
     if (!res.writableEnded && !res.destroyed) res.end();
   }
 
-  #unmarkSocket(): void {
+  private unmarkSocket(): void {
     const socket = this.#markedSocket;
     if (socket === undefined) return;
     this.#markedSocket = undefined;
