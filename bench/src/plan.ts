@@ -62,6 +62,12 @@ export interface Plan {
   /** Connections being opened at once per load generator while ramping. */
   rampConcurrency: number;
   settleMs: number;
+  /**
+   * At the last idle level, a second sample this long after the first, once V8 has given back the
+   * young generation that connecting grew (it shrinks it at a GC once its recent allocation rate
+   * is low). 0: none.
+   */
+  settledIdleMs: number;
 }
 
 export interface CrossNodeSize {
@@ -99,6 +105,7 @@ export const FULL: Plan = {
   perWorker: 5000,
   rampConcurrency: 64,
   settleMs: 1000,
+  settledIdleMs: 6000,
 };
 
 export const QUICK: Plan = {
@@ -118,6 +125,7 @@ export const QUICK: Plan = {
   perWorker: 250,
   rampConcurrency: 64,
   settleMs: 100,
+  settledIdleMs: 0,
 };
 
 export type ScenarioGroup = 'idle' | 'fanout' | 'storm' | 'poll' | 'crossnode';

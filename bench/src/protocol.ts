@@ -26,6 +26,8 @@ export interface ServerConfig {
 /** What the server reports about itself (process.cpuUsage / memoryUsage, after GC when asked). */
 export interface ServerSample {
   rss: number;
+  /** V8's young generation, as committed in memory (part of `rss`). */
+  youngGeneration: number;
   heapUsed: number;
   heapTotal: number;
   external: number;

@@ -7,6 +7,11 @@ export interface Measurement {
   memPerConnKB: number | null;
   /** heapUsed growth per stream after forced GC, KiB. */
   heapPerConnKB: number | null;
+  /**
+   * `memPerConnKB` sampled again once the process has been idle for `plan.settledIdleMs` (V8 has
+   * shrunk its young generation by then), at the last idle level only.
+   */
+  settledMemPerConnKB?: number | null;
   p50Ms: number | null;
   p99Ms: number | null;
   p999Ms: number | null;

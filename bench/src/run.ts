@@ -119,6 +119,8 @@ class BenchRun {
     if (m.cpuUsPerEvent !== null) parts.push(`${round(m.cpuUsPerEvent)} µs/event`);
     if (m.memPerConnKB !== null)
       parts.push(`${round(m.memPerConnKB)} KiB/conn (heap ${round(m.heapPerConnKB ?? 0)})`);
+    if (m.settledMemPerConnKB != null)
+      parts.push(`settled ${round(m.settledMemPerConnKB)} KiB/conn`);
     if (m.p99Ms !== null) parts.push(`p50 ${round(m.p50Ms ?? 0)} / p99 ${round(m.p99Ms)} ms`);
     if (m.connectP99Ms !== null) parts.push(`connect p99 ${round(m.connectP99Ms)} ms`);
     if (m.rejected) parts.push(`${m.rejected} refused`);
@@ -235,7 +237,14 @@ async function idleGroup(run: BenchRun, adapter: Adapter, variant: Variant) {
       m.heapPerConnKB = round(kib(after.heapUsed - base.heapUsed) / n, 3);
       m.extra.serverConnections = after.connections;
       m.extra.rssMiB = round(after.rss / 1024 / 1024, 1);
+      m.extra.youngGenMiB = round(after.youngGeneration / 1024 / 1024, 1);
       m.extra.externalPerConnKB = round(kib(after.external - base.external) / n, 3);
+      if (n === top && plan.settledIdleMs > 0) {
+        await sleep(plan.settledIdleMs);
+        const settled = await server.sample(true);
+        m.settledMemPerConnKB = round(kib(settled.rss - base.rss) / n, 3);
+        m.extra.settledYoungGenMiB = round(settled.youngGeneration / 1024 / 1024, 1);
+      }
       // Every held stream still delivers: one event to all of them.
       await pool.reset();
       await server.publish(1, 0, 64, 30_000);

@@ -64,7 +64,7 @@ function flat(names: string, by: Record<string, M>) {
   );
 }
 const OURS_AND_RAW =
-  'cpuUsPerEvent rawCpuUsPerEvent memPerConnKB rawMemPerConnKB p50Ms p99Ms p999Ms delivered expected rawP50Ms rawP99Ms rawP999Ms rawDelivered rawExpected';
+  'cpuUsPerEvent rawCpuUsPerEvent memPerConnKB rawMemPerConnKB settledMemPerConnKB rawSettledMemPerConnKB p50Ms p99Ms p999Ms delivered expected rawP50Ms rawP99Ms rawP999Ms rawDelivered rawExpected';
 const PEER = ['cpuUsPerEvent', 'memPerConnKB', 'p50Ms', 'p99Ms', 'delivered', 'expected', 'p999Ms'];
 const div = (a: number | null | undefined, b: number | null | undefined) =>
   a == null || b == null || b === 0 ? null : Number((a / b).toFixed(3));

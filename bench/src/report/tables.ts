@@ -40,6 +40,10 @@ const load: Column<Row> = [
       .join(' / ') || dash,
 ];
 
+/** V8's young generation at the idle sample, and (in brackets) at the settled one. */
+const youngGeneration = (m: M) =>
+  m ? `${num(m.extra.youngGenMiB, 1)} (${num(m.extra.settledYoungGenMiB, 1)})` : dash;
+
 const cpu: Get = (m) => m.cpuUsPerEvent;
 const p99: Get = (m) => m.p99Ms;
 /** Figures of one measurement, `a / b / c`. */
@@ -81,7 +85,8 @@ export const RESULT_TABLES: Array<ResultTable & { note?: string }> = [
     ],
   },
   {
-    title: () => 'Idle hold: memory per connection (KiB, after forced GC)',
+    title: (plan) =>
+      `Idle hold: memory per connection (KiB RSS after forced GC, ${plan.settleMs / 1000} s after connecting; settled: ${plan.settledIdleMs / 1000} s later, at the last level)`,
     prefix: 'idle-',
     columns: [
       adapter,
@@ -92,9 +97,18 @@ export const RESULT_TABLES: Array<ResultTable & { note?: string }> = [
       ),
       ['ours − raw', (r) => difference(r.ours?.memPerConnKB, r.raw?.memPerConnKB)],
       joined(
+        'settled: ours / raw / peer',
+        figure((m) => m.settledMemPerConnKB ?? null),
+      ),
+      [
+        'settled ours − raw',
+        (r) => difference(r.ours?.settledMemPerConnKB, r.raw?.settledMemPerConnKB),
+      ],
+      joined(
         'heap KiB ours / raw / peer',
         figure((m) => m.heapPerConnKB),
       ),
+      joined('young generation MiB ours / raw / peer (settled)', youngGeneration),
       [
         'streams (ours)',
         (r) => (r.ours ? `${n(r.ours.connected)} held, ${r.ours.dropped} dropped` : dash),

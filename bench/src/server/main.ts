@@ -3,6 +3,7 @@
  * orchestrator. It samples itself (process.cpuUsage, process.memoryUsage after forced GC) and
  * publishes on command, stamping each event with process.hrtime.bigint().
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { FromServer, ServerConfig, ServerSample, ToServer } from '../protocol.js';
 import { runOrReportFatal } from './fatal.js';
 import type { KindServer, StartKind } from './kind.js';
@@ -40,8 +41,10 @@ let published = 0;
 function sample(server: KindServer): ServerSample {
   const memory = process.memoryUsage();
   const cpu = process.cpuUsage();
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
   return {
     rss: memory.rss,
+    youngGeneration: young?.physical_space_size ?? 0,
     heapUsed: memory.heapUsed,
     heapTotal: memory.heapTotal,
     external: memory.external,
