@@ -218,6 +218,8 @@ async function idleGroup(run: BenchRun, adapter: Adapter, variant: Variant) {
     ...(onIdle ? broadcastScenarios(plan, top) : []),
   ];
   await run.withServer(adapter, variant, config(kind), scenarios, async (server, record) => {
+    // Settled too: a server just started holds the young generation its start-up grew.
+    if (plan.settledIdleMs > 0) await sleep(plan.settledIdleMs);
     const base = await server.sample(true);
     let held = 0;
     for (const n of plan.idle) {
