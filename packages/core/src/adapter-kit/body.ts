@@ -47,7 +47,8 @@ const encoder = new TextEncoder();
 /**
  * The body reader of a request view: reads `source` once and keeps what it read. A declared
  * `Content-Length` past the limit is refused before a byte is read. A class: one is made for
- * every request an adapter sees, so it holds no closures.
+ * every request an adapter sees, so it holds no closures (and its accessors are `private`, not
+ * `#`, which would give every instance a brand slot).
  */
 class RequestBody implements SseRequestBody {
   readonly #source: BodySource;
@@ -60,14 +61,14 @@ class RequestBody implements SseRequestBody {
     this.#contentLength = contentLength;
   }
 
-  get #declared(): number | undefined {
+  private get declared(): number | undefined {
     const given = this.#contentLength;
     const value = typeof given === 'object' && given !== null ? given.get('content-length') : given;
     return value == null ? undefined : Number(value);
   }
 
   /** What the framework parsed, when it did; `NOT_PARSED` otherwise. */
-  get #parsed(): unknown {
+  private get parsed(): unknown {
     const source = this.#source;
     return typeof source === 'object' && source !== null && 'parsed' in source
       ? source.parsed
@@ -75,16 +76,16 @@ class RequestBody implements SseRequestBody {
   }
 
   bytes(maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<Uint8Array> {
-    const parsed = this.#parsed;
+    const parsed = this.parsed;
     if (parsed !== NOT_PARSED) return Promise.resolve(bytesOfParsed(parsed));
-    const declared = this.#declared;
+    const declared = this.declared;
     if (declared !== undefined && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
     this.#read ??= readAll(this.#source as Exclude<BodySource, { parsed: unknown }>, maxBytes);
     return this.#read;
   }
 
   async text(maxBytes?: number): Promise<string> {
-    const parsed = this.#parsed;
+    const parsed = this.parsed;
     if (typeof parsed === 'string') return parsed;
     if (parsed !== NOT_PARSED && !(parsed instanceof Uint8Array))
       return JSON.stringify(parsed) ?? '';
@@ -97,7 +98,7 @@ class RequestBody implements SseRequestBody {
   }
 
   async json(maxBytes?: number): Promise<unknown> {
-    const parsed = this.#parsed;
+    const parsed = this.parsed;
     if (parsed !== NOT_PARSED && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) {
       return parsed;
     }
