@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { authorizeBench } from './authorize.js';
 import { crossNodeGroup } from './crossnode.js';
+import { engineOnlyBench } from './engine-only.js';
 import { clientCpu, cpuUs, latencyInto, round, sleep, waitForEvents } from './measure.js';
 import {
   ADAPTERS,
@@ -485,6 +486,10 @@ async function main() {
   if (process.argv.includes('--vs-better-sse')) {
     const correct = await vsBetterSseBench(process.argv.includes('--quick'), log);
     process.exit(correct ? 0 : 1);
+  }
+  if (process.argv.includes('--engine-only')) {
+    await engineOnlyBench(process.argv.includes('--quick'), log);
+    return;
   }
   if (process.argv.includes('--authorize')) {
     await authorizeBench(process.argv.includes('--quick'), log);
