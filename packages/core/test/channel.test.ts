@@ -99,6 +99,38 @@ describe('channel: fan-out', () => {
     await Promise.all(streams.map((s) => s.done));
   });
 
+  it('mixes streams that select nothing, select topics and replay; all leave the set when they end', async () => {
+    const channel = channelOf();
+    const plain = engineFor(channel.source());
+    const onTopic = engineFor(channel.source({ topics: ['a'] }));
+    await channel.publish('tick', 'n1', { topic: 'a' });
+    const streams = [
+      open(plain),
+      open(onTopic),
+      open(plain, { 'last-event-id': 'e.0' }),
+      open(plain),
+    ];
+    await waitFor(() => channel.stats().subscribers === 4, '4 subscribers');
+    await channel.publish('tick', 'n2', { topic: 'a' });
+    await channel.publish('tick', 'n3', { topic: 'b' });
+    const [first, topical, replayed, last] = streams.map((s) => s.sink.text);
+    expect(first).toBe(wire(2, 'n2', 'tick') + wire(3, 'n3', 'tick'));
+    expect(topical).toBe(wire(2, 'n2', 'tick'));
+    expect(replayed).toBe(ticks(1, 3));
+    expect(last).toBe(first);
+    streams[0]!.sink.disconnect();
+    streams[2]!.sink.disconnect();
+    await Promise.all([streams[0]!.done, streams[2]!.done]);
+    expect(channel.stats().subscribers).toBe(2);
+    await channel.publish('tick', 'n4', { topic: 'a' });
+    expect(streams[1]!.sink.text).toBe(wire(2, 'n2', 'tick') + wire(4, 'n4', 'tick'));
+    expect(streams[3]!.sink.text).toBe(first + wire(4, 'n4', 'tick'));
+    streams[1]!.sink.disconnect();
+    streams[3]!.sink.disconnect();
+    await Promise.all([streams[1]!.done, streams[3]!.done]);
+    expect(channel.stats().subscribers).toBe(0);
+  });
+
   it('encodes once: the same Uint8Array instance goes to every subscriber', async () => {
     const channel = channelOf();
     const engine = engineFor(channel.source());
