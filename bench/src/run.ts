@@ -41,6 +41,7 @@ import { scaleBench } from './scale.js';
 import { SSE_PATH } from './server/kind.js';
 import { ServerUnderTest } from './server-under-test.js';
 import { soakBench } from './soak/run.js';
+import { socketFloorBench } from './socket-floor.js';
 import { vsBetterSseBench } from './vs-better-sse.js';
 import type { MergedStats } from './workers.js';
 import { WorkerPool } from './workers.js';
@@ -486,6 +487,10 @@ async function main() {
   if (process.argv.includes('--vs-better-sse')) {
     const correct = await vsBetterSseBench(process.argv.includes('--quick'), log);
     process.exit(correct ? 0 : 1);
+  }
+  if (process.argv.includes('--socket-floor')) {
+    await socketFloorBench(process.argv.includes('--quick'), log);
+    return;
   }
   if (process.argv.includes('--engine-only')) {
     await engineOnlyBench(process.argv.includes('--quick'), log);
