@@ -10,7 +10,7 @@
  * every event exactly once.
  */
 import { type Histogram, newHistogram } from './histogram.js';
-import { clientCpu, latencyInto, round, sleep, waitForEvents } from './measure.js';
+import { clientCpu, latencyInto, median, round, sleep, waitForEvents } from './measure.js';
 import type { CrossNodeSize, Plan } from './plan.js';
 import type { ServerConfig, ServerSample } from './protocol.js';
 import { startBenchRedis } from './redis.js';
@@ -113,11 +113,6 @@ function combine(rounds: Round[]): Measurement {
     m[name] = values.length ? median(values) : null;
   }
   return m;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
 }
 
 function serverConfig(plan: Plan, store: Partial<ServerConfig>): ServerConfig {

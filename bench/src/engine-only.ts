@@ -6,6 +6,7 @@
  */
 import { createChannel, uriMatch } from '@sse-middleware/core';
 import { createRequestView, createSseEngine, type SseSink } from '@sse-middleware/core/adapter';
+import { median } from './measure.js';
 
 const SIZES = [1000, 10_000];
 const WARMUP = 50;
@@ -29,8 +30,6 @@ const cpuNs = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since);
   return (used.user + used.system) * 1000;
 };
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 /** ns of CPU per delivery of `events` publishes to `n` engine streams. */
 async function oursNs(n: number, events: number): Promise<number> {

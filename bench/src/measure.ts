@@ -5,6 +5,11 @@ import type { MergedStats, WorkerPool } from './workers.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+/** The middle value (the lower of the two middle ones for an even count); 0 for none. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+}
 /** A server's CPU time, user + system, µs. */
 export const cpuUs = (s: ServerSample) => s.cpuUserUs + s.cpuSystemUs;
 

@@ -11,6 +11,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { median } from './measure.js';
 
 const CLIENT = '--socket-floor-client';
 
@@ -29,7 +30,6 @@ function runClient(port: number, n: number): void {
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 /** µs of CPU per delivery of `events` turns of `send`, over `n` streams. */
 async function cpuPerDelivery(send: () => void, events: number, n: number): Promise<number> {

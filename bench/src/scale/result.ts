@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from '../measure.js';
 import type { KernelPerStream, KernelSnapshot } from './kernel.js';
 import type { ScalePlan } from './plan.js';
 
@@ -82,11 +83,6 @@ export function loadScaleResult(): ScaleResult | undefined {
     return undefined;
   }
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
-};
 
 /** The figures the summary in docs/benchmarks.md quotes. */
 export function headline(result: ScaleResult) {

@@ -1,4 +1,5 @@
 /** What the soak's timelines say: memory flat or not after warm-up, event-loop delay, load. */
+import { median } from '../measure.js';
 import type { SoakPlan } from './plan.js';
 import type { SetupResult } from './run.js';
 
@@ -20,11 +21,6 @@ export interface Flatness {
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
-}
 
 /**
  * Per server process: the mean RSS and heap used (samples after a forced GC) over the first third
