@@ -5,13 +5,14 @@
  * (pinned to CPU0), drives it from load-generator processes (pinned to CPU1, at most
  * `plan.perWorker` streams each), and reads the server's own cpuUsage / memoryUsage samples.
  * Ours, the raw baseline and the peer run back to back for each group, so that they see the
- * same machine load; the cross-node group runs once, after them (crossnode.ts). Exits non-zero
+ * same machine load (for fan-out and latency, held at once with the rounds interleaved); the cross-node group runs once, after them (crossnode.ts). Exits non-zero
  * when any delivery fell short of 100% or a server crashed.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { authorizeBench } from './authorize.js';
+import { broadcastScenarios, broadcastTests, type HeldServer } from './broadcast.js';
 import { crossNodeGroup } from './crossnode.js';
 import { engineOnlyBench } from './engine-only.js';
 import { clientCpu, cpuUs, latencyInto, round, sleep, waitForEvents } from './measure.js';
@@ -43,7 +44,6 @@ import { ServerUnderTest } from './server-under-test.js';
 import { soakBench } from './soak/run.js';
 import { socketFloorBench } from './socket-floor.js';
 import { vsBetterSseBench } from './vs-better-sse.js';
-import type { MergedStats } from './workers.js';
 import { WorkerPool } from './workers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -157,36 +157,60 @@ class BenchRun {
    * Starts the server for one group, runs `body`, and always cleans up: the clients hang up, the
    * server stops. Scenarios the body did not get to are recorded as failed, with the reason.
    */
-  async withServer(
+  withServer(
     adapter: Adapter,
     variant: Variant,
     serverConfig: ServerConfig,
     scenarios: string[],
     body: (server: ServerUnderTest, record: Recorder) => Promise<void>,
   ) {
-    let server: ServerUnderTest | undefined;
+    return this.withServers(adapter, [{ variant, config: serverConfig }], scenarios, ([held]) =>
+      body(held!.server, held!.record),
+    );
+  }
+
+  /** `withServer` for several servers at once, one per variant, started in the order given. */
+  async withServers(
+    adapter: Adapter,
+    servers: ReadonlyArray<{ variant: Variant; config: ServerConfig }>,
+    scenarios: string[],
+    body: (held: HeldServer[]) => Promise<void>,
+  ) {
+    const held: Array<HeldServer & { variant: Variant; config: ServerConfig }> = [];
     const done = new Set<string>();
-    const record: Recorder = (scenario, m) => {
-      done.add(scenario);
-      this.record(adapter, scenario, variant, m);
-    };
+    const recorder =
+      (variant: Variant): Recorder =>
+      (scenario, m) => {
+        done.add(`${variant} ${scenario}`);
+        this.record(adapter, scenario, variant, m);
+      };
     try {
-      server = await ServerUnderTest.start(serverConfig);
-      await body(server, record);
+      for (const { variant, config: serverConfig } of servers) {
+        const server = await ServerUnderTest.start(serverConfig);
+        held.push({ variant, config: serverConfig, server, record: recorder(variant) });
+      }
+      await body(held);
     } catch (error) {
-      const message = failed(error, server);
-      for (const scenario of scenarios) {
-        if (done.has(scenario)) continue;
-        const m = emptyMeasurement();
-        m.error = message;
-        record(scenario, m);
+      const crashed = held.find((h) => h.server.crashed)?.server;
+      const message = failed(error, crashed);
+      for (const { variant } of servers) {
+        for (const scenario of scenarios) {
+          if (done.has(`${variant} ${scenario}`)) continue;
+          const m = emptyMeasurement();
+          m.error = message;
+          recorder(variant)(scenario, m);
+        }
       }
     } finally {
       await this.pool.close().catch(() => {});
-      const crashed = server?.crashed;
-      await server?.stop();
-      if (crashed)
-        this.failures.push(`${serverConfig.kind}: server crashed (exit ${server?.child.exitCode})`);
+      for (const { server, config: serverConfig } of held) {
+        const crashed = server.crashed;
+        await server.stop();
+        if (crashed)
+          this.failures.push(
+            `${serverConfig.kind}: server crashed (exit ${server.child.exitCode})`,
+          );
+      }
     }
   }
 }
@@ -259,115 +283,28 @@ async function idleGroup(run: BenchRun, adapter: Adapter, variant: Variant) {
       else if (m.connected < n) m.error = `only ${m.connected}/${n} streams connected`;
       record(`idle-${n}`, m);
     }
-    if (onIdle) await broadcastTests(run, server, top, onIdle.events, onIdle.rounds, record);
+    if (onIdle)
+      await broadcastTests(plan, pool, [{ server, record }], top, onIdle.events, onIdle.rounds);
   });
 }
 
-function broadcastScenarios(plan: Plan, n: number): string[] {
-  return [...plan.payloads.map((p) => `fanout-${n}-${payloadLabel(p)}`), `latency-${n}`];
-}
-
+/**
+ * Fan-out and latency at N streams for every variant of one adapter, held at once with the rounds
+ * interleaved (broadcast.ts).
+ */
 async function fanoutGroup(
   run: BenchRun,
   adapter: Adapter,
-  variant: Variant,
-  n: number,
-  events: number,
-  rounds: number,
+  variants: readonly Variant[],
+  { n, events, rounds }: Plan['fanout'][number],
 ) {
-  const kind = `${adapter}-${variant}`;
-  await run.withServer(
-    adapter,
-    variant,
-    config(kind),
-    broadcastScenarios(run.plan, n),
-    async (server, record) => {
-      await run.connectStreams(server, n, { all: true });
-      await sleep(run.plan.settleMs);
-      await broadcastTests(run, server, n, events, rounds, record);
-    },
-  );
-}
-
-/** Fan-out (back-to-back events, per payload size) then latency (a fixed rate), on N held streams. */
-async function broadcastTests(
-  { plan, pool }: BenchRun,
-  server: ServerUnderTest,
-  n: number,
-  events: number,
-  rounds: number,
-  record: Recorder,
-) {
-  // Warm-up, not measured: the first broadcasts run cold code.
-  const warmup = Math.min(5, events);
-  await pool.reset();
-  await server.publish(warmup, 0, plan.payloads[0] ?? 64, 120_000);
-  await waitForEvents(pool, () => server.crashed, n * warmup, 60_000);
-  for (const payload of plan.payloads) {
-    const m = emptyMeasurement();
-    const perRound: number[] = [];
-    let latency: MergedStats | undefined;
-    let wallMs = 0;
-    let clientCpuUs = 0;
-    for (let r = 0; r < rounds; r += 1) {
-      await pool.reset();
-      const t0 = performance.now();
-      const { before } = await server.publish(events, 0, payload, 120_000);
-      const wait = await waitForEvents(pool, () => server.crashed, n * events, 120_000);
-      const after = await server.sample(false);
-      const stats = await pool.stats(true);
-      wallMs += performance.now() - t0;
-      clientCpuUs += stats.cpuUserUs + stats.cpuSystemUs;
-      m.delivered += wait.counts.events;
-      m.expected += n * events;
-      m.dropped += stats.dropped;
-      if (wait.counts.events > 0)
-        perRound.push((cpuUs(after) - cpuUs(before)) / wait.counts.events);
-      if (latency) latency.latency.add(stats.latency);
-      else latency = stats;
-      Object.assign(m.extra, after.extra);
-    }
-    perRound.sort((a, b) => a - b);
-    m.cpuUsPerEvent = perRound.length ? round(perRound[Math.floor(perRound.length / 2)]!, 3) : null;
-    m.extra.cpuUsPerEventMin = round(perRound[0] ?? 0, 3);
-    m.extra.cpuUsPerEventMax = round(perRound[perRound.length - 1] ?? 0, 3);
-    m.connected = n;
-    if (latency) latencyInto(m, latency);
-    m.deliveriesPerSec = wallMs > 0 ? round(m.delivered / (wallMs / 1000), 0) : null;
-    m.clientCpuPct = wallMs > 0 ? round((clientCpuUs / 1000 / wallMs) * 100, 1) : null;
-    if (m.dropped > 0) m.error = `${m.dropped} streams dropped`;
-    record(`fanout-${n}-${payloadLabel(payload)}`, m);
-  }
-  // Latency at a fixed rate.
-  const { rate, seconds, payload } = plan.latency;
-  const count = Math.max(1, Math.round(rate * seconds));
-  const m = emptyMeasurement();
-  await pool.reset();
-  const t0 = performance.now();
-  const { before, wallMs: publishMs } = await server.publish(
-    count,
-    1000 / rate,
-    payload,
-    seconds * 1000 + 120_000,
-  );
-  const wait = await waitForEvents(pool, () => server.crashed, n * count, 120_000);
-  const after = await server.sample(false);
-  const stats = await pool.stats(true);
-  const wallMs = performance.now() - t0;
-  m.delivered = wait.counts.events;
-  m.expected = n * count;
-  m.connected = n;
-  m.dropped = stats.dropped;
-  m.cpuUsPerEvent =
-    wait.counts.events > 0 ? round((cpuUs(after) - cpuUs(before)) / wait.counts.events, 3) : null;
-  latencyInto(m, stats);
-  m.deliveriesPerSec = round(m.delivered / (wallMs / 1000), 0);
-  m.clientCpuPct = clientCpu(stats, wallMs);
-  m.extra.publishWallMs = round(publishMs, 0);
-  m.extra.serverCpuPct = round(((cpuUs(after) - cpuUs(before)) / 1000 / wallMs) * 100, 1);
-  Object.assign(m.extra, after.extra);
-  if (m.dropped > 0) m.error = `${m.dropped} streams dropped`;
-  record(`latency-${n}`, m);
+  const servers = variants.map((variant) => ({ variant, config: config(`${adapter}-${variant}`) }));
+  await run.withServers(adapter, servers, broadcastScenarios(run.plan, n), async (held) => {
+    for (const { server } of held)
+      await run.connectStreams(server, n, { spreadOver: n * held.length, all: true });
+    await sleep(run.plan.settleMs);
+    await broadcastTests(run.plan, run.pool, held, n, events, rounds);
+  });
 }
 
 /** Connect storms; cases with the same maxConnections run one after the other on one server. */
@@ -463,10 +400,6 @@ async function pollGroup(run: BenchRun, adapter: Adapter, variant: Variant, n: n
     if (stats.dropped > 0) m.error = `${stats.dropped} streams dropped`;
     record(scenario, m);
   });
-}
-
-function payloadLabel(bytes: number): string {
-  return bytes >= 1024 ? `${bytes / 1024}KiB` : `${bytes}B`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -596,9 +529,7 @@ async function measureAll(run: BenchRun): Promise<string> {
     for (const group of perAdapter) {
       if (group === 'idle') for (const v of variants) await idleGroup(run, adapter, v);
       if (group === 'fanout' && !plan.fanoutOnIdle) {
-        for (const { n, events, rounds } of plan.fanout) {
-          for (const v of variants) await fanoutGroup(run, adapter, v, n, events, rounds);
-        }
+        for (const size of plan.fanout) await fanoutGroup(run, adapter, variants, size);
       }
       if (group === 'storm') {
         const servers = new Map<number, Plan['storm']>();
