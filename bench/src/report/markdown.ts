@@ -70,7 +70,7 @@ function sizes({ idle, fanout, payloads, latency, storm, poll, crossnode, fanout
   const { nodes, payload, sizes: cross } = crossnode;
   const rows = {
     'idle hold': `N = ${list(idle)} streams, ramped in one server process, one event delivered to all at each level`,
-    'fan-out': `${fanout.map((f) => `N = ${n(f.n)}: ${f.events} events × ${f.rounds} rounds`).join('; ')}; payloads ${payloads.map((p) => `${p} B`).join(' and ')}; 5 unmeasured warm-up events first${fanoutOnIdle ? '; run on the streams of the idle hold (same server process)' : ''}`,
+    'fan-out': `${fanout.map((f) => `N = ${n(f.n)}: ${f.events} events × ${f.rounds} rounds`).join('; ')}; payloads ${payloads.map((p) => `${p} B`).join(' and ')}; two rounds' worth of unmeasured warm-up events first${fanoutOnIdle ? '; run on the streams of the idle hold (same server process)' : "; every variant's streams held at once, opened a tenth at a time server by server, rounds interleaved"}`,
     latency: `${latency.rate} events/s for ${latency.seconds} s (${latency.payload} B), to N = ${list(fanout.map((f) => f.n))}`,
     'connect storm': `${storm.map((c) => `${c.id}: ${n(c.clients)} clients at once, maxConnections ${n(c.maxConnections)}`).join('; ')}; listen backlog 4096 (uWS: its own default)`,
     polling: `N = ${list(poll.n)} streams, one event every ${poll.intervalMs} ms each, measured over ${poll.seconds} s`,

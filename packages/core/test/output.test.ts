@@ -5,6 +5,7 @@ import {
   msBetween,
   type SlowConsumerPolicy,
   StreamOutput,
+  withOneClockReading,
 } from '../src/engine/output.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -396,6 +397,41 @@ describe('StreamOutput: accounting', () => {
     const { output } = setup('wait');
     expect(Number.isInteger(output.lastWriteAt)).toBe(true);
     expect(output.lastWriteAt).toBeLessThan(2 ** 30);
+  });
+
+  it('gives every write of one fan-out the same clock reading, and reads the clock again after it', async () => {
+    const streams = [setup('wait'), setup('wait'), setup('wait')];
+    const busyUntil = (ms: number) => {
+      const start = elapsedMs();
+      while (msBetween(start, elapsedMs()) < ms) {}
+    };
+    const before = elapsedMs();
+    withOneClockReading(() => {
+      streams[0]!.output.send(chunk('a', 1));
+      busyUntil(5);
+      // Nested: the outer reading holds.
+      withOneClockReading(() => streams[1]!.output.send(chunk('b', 1)));
+      busyUntil(5);
+      streams[2]!.output.send(chunk('c', 1));
+    });
+    const shared = streams[0]!.output.lastWriteAt;
+    expect(shared).toBeGreaterThanOrEqual(before);
+    expect(streams.map((s) => s.output.lastWriteAt)).toEqual([shared, shared, shared]);
+    expect(msBetween(shared, elapsedMs())).toBeGreaterThanOrEqual(10);
+
+    const after = elapsedMs();
+    streams[0]!.output.send(chunk('d', 1));
+    expect(streams[0]!.output.lastWriteAt).toBeGreaterThanOrEqual(after);
+    // A write that throws leaves the clock read per write again.
+    expect(() =>
+      withOneClockReading(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    await sleep(5);
+    const later = elapsedMs();
+    streams[1]!.output.send(chunk('e', 1));
+    expect(streams[1]!.output.lastWriteAt).toBeGreaterThanOrEqual(later);
   });
 
   it("measures idle time across the clock's 32-bit wrap", () => {

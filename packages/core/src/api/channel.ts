@@ -1,5 +1,6 @@
 import type { SseRequest } from '../adapter-kit/request.js';
 import type { ChunkSource, StreamContext } from '../engine/chunk.js';
+import { withOneClockReading } from '../engine/output.js';
 import {
   PUSH_SOURCE,
   type PushDelivery,
@@ -164,10 +165,10 @@ class Subscriber implements PushUnsubscribe {
    * first, so this is dropped at the first fan-out event it does not cover.
    */
   skip: ((id: string) => boolean) | undefined = undefined;
-  readonly #members: Set<Member>;
+  readonly #members: Set<Subscriber>;
 
   constructor(
-    members: Set<Member>,
+    members: Set<Subscriber>,
     readonly topics: ReadonlySet<string> | undefined,
     readonly filter: ((event: ChannelEvent) => boolean) | undefined,
     readonly delivery: PushDelivery,
@@ -185,8 +186,6 @@ class Subscriber implements PushUnsubscribe {
   }
 }
 
-/** A stream in a channel's set of live streams: its delivery, or a {@link Subscriber} around it. */
-type Member = PushDelivery | Subscriber;
 
 /** Live events published while a subscriber reads its replay, held until the replay is sent. */
 interface Held {
@@ -242,9 +241,12 @@ export function createChannel<E extends object = EventMap>(
     throw invalid('createChannel(options).allowControlEvents', 'a boolean', allowControlEvents);
   }
 
-  const members = new Set<Member>();
-  /** How a stream in the set as its delivery itself leaves it. */
-  const leave: PushUnsubscribe = { unsubscribe: (delivery) => members.delete(delivery) };
+  /** Live streams that take every event: each is in the set as its delivery itself. */
+  const everything = new Set<PushDelivery>();
+  /** How a stream in `everything` leaves it. */
+  const leave: PushUnsubscribe = { unsubscribe: (delivery) => everything.delete(delivery) };
+  /** Live streams that select events (topics, a filter) or skip some after their replay. */
+  const selective = new Set<Subscriber>();
   /** Streams still reading their replay: live events published meanwhile are held for them. */
   const replaying = new Set<Held>();
   /** Payloads as published here, until their event has been fanned out. */
@@ -279,18 +281,21 @@ export function createChannel<E extends object = EventMap>(
       held.bytes += stored.bytes.byteLength;
       if (held.bytes > held.maxBytes) held.overflow();
     }
-    for (const member of members) {
-      if (!(member instanceof Subscriber)) {
-        member.send(stored.bytes);
-        continue;
-      }
+    withOneClockReading(() => deliver(stored));
+    values.delete(stored.id);
+  }
+
+  /** One event to every live stream it is for. */
+  function deliver(stored: StoredEvent) {
+    const { bytes } = stored;
+    for (const delivery of everything) delivery.send(bytes);
+    for (const member of selective) {
       if (member.skip) {
         if (member.skip(stored.id)) continue;
         member.skip = undefined;
       }
-      if (matches(member, stored)) member.delivery.send(stored.bytes);
+      if (matches(member, stored)) member.delivery.send(bytes);
     }
-    values.delete(stored.id);
   }
 
   /** The data as text, or an `SseSerializeError` saying why it cannot be. */
@@ -381,10 +386,10 @@ export function createChannel<E extends object = EventMap>(
     const topics = chosen.topics ? new Set(chosen.topics) : undefined;
     const filter = chosen.filter as Subscriber['filter'];
     if (lastEventId === undefined && topics === undefined && filter === undefined) {
-      if (!delivery.aborted) members.add(delivery);
+      if (!delivery.aborted) everything.add(delivery);
       return leave;
     }
-    const subscriber = new Subscriber(members, topics, filter, delivery);
+    const subscriber = new Subscriber(selective, topics, filter, delivery);
     if (lastEventId !== undefined) return replayThenJoin(subscriber, lastEventId);
     if (!delivery.aborted) subscriber.join();
     return subscriber;
@@ -443,7 +448,7 @@ export function createChannel<E extends object = EventMap>(
   return {
     publish: publish as Channel<E>['publish'],
     source,
-    stats: () => ({ published, subscribers: members.size }),
+    stats: () => ({ published, subscribers: everything.size + selective.size }),
     close: () => stopTail?.(),
   };
 
