@@ -10,6 +10,15 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
 }
+/**
+ * Servers held together open their streams in this many slices, server by server: a stream
+ * opened earlier costs its server more CPU per write (bench/README.md, Method), so no server
+ * gets all the early ones.
+ */
+export const CONNECT_SLICES = 10;
+/** The size of slice `i` of `total` cut into `slices`: the first `total % slices` get one more. */
+export const sliceOf = (total: number, slices: number, i: number) =>
+  Math.floor(total / slices) + (i < total % slices ? 1 : 0);
 /** A server's CPU time, user + system, µs. */
 export const cpuUs = (s: ServerSample) => s.cpuUserUs + s.cpuSystemUs;
 

@@ -15,7 +15,16 @@ import { authorizeBench } from './authorize.js';
 import { broadcastScenarios, broadcastTests, type HeldServer } from './broadcast.js';
 import { crossNodeGroup } from './crossnode.js';
 import { engineOnlyBench } from './engine-only.js';
-import { clientCpu, cpuUs, latencyInto, round, sleep, waitForEvents } from './measure.js';
+import {
+  CONNECT_SLICES,
+  clientCpu,
+  cpuUs,
+  latencyInto,
+  round,
+  sleep,
+  sliceOf,
+  waitForEvents,
+} from './measure.js';
 import {
   ADAPTERS,
   FULL,
@@ -288,8 +297,6 @@ async function idleGroup(run: BenchRun, adapter: Adapter, variant: Variant) {
   });
 }
 
-const CONNECT_SLICES = 10;
-
 /**
  * Fan-out and latency at N streams for every variant of one adapter, held at once with the rounds
  * interleaved (broadcast.ts).
@@ -302,12 +309,11 @@ async function fanoutGroup(
 ) {
   const servers = variants.map((variant) => ({ variant, config: config(`${adapter}-${variant}`) }));
   await run.withServers(adapter, servers, broadcastScenarios(run.plan, n), async (held) => {
-    // A slice at a time, server by server: streams opened earlier cost more to write to, so
-    // opening one server's streams first would charge that server for it (bench/README.md).
     for (let slice = 0; slice < CONNECT_SLICES; slice += 1) {
-      const count = Math.floor(n / CONNECT_SLICES) + (slice < n % CONNECT_SLICES ? 1 : 0);
-      for (const { server } of held)
+      for (const { server } of held) {
+        const count = sliceOf(n, CONNECT_SLICES, slice);
         await run.connectStreams(server, count, { spreadOver: n * held.length, all: true });
+      }
     }
     await sleep(run.plan.settleMs);
     await broadcastTests(run.plan, run.pool, held, n, events, rounds);

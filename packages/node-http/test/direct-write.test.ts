@@ -229,7 +229,11 @@ describe('node sink on a plain HTTP/1.1 response', () => {
     expect(written[0]![0]).toBe(written[1]![0]);
   });
 
-  it('sends what one turn publishes to a socket in one writev, as res.write() does', async () => {
+  /**
+   * A stream whose head has arrived, and each write its server socket makes from then on: 1 for a
+   * single chunk, n for a writev of n chunks.
+   */
+  async function streamRecordingFlushes() {
     const started = await start();
     const client = await rawRequest(started.port, GET);
     await client.waitFor((text) => text.includes('\r\n\r\n'));
@@ -245,11 +249,35 @@ describe('node sink on a plain HTTP/1.1 response', () => {
       flushes.push(1);
       return write.call(this, chunk, encoding, callback);
     };
+    return { started, client, socket, flushes };
+  }
+
+  it('sends the first event of a turn at once, and the rest of that turn in one writev', async () => {
+    const { started, client, socket, flushes } = await streamRecordingFlushes();
     const burst = Array.from({ length: 20 }, (_, n) => `burst ${n}`);
     for (const data of burst) void started.channel.publish('message', data);
     await client.waitFor((text) => dataLines(dechunkSafe(text)).length === burst.length);
     expect(dataLines(dechunk(framedBody(client.text())))).toEqual(burst);
-    expect(flushes).toEqual([burst.length]);
+    expect(flushes).toEqual([1, burst.length - 1]);
+    expect(socket.writableCorked).toBe(0);
+  });
+
+  it('writes an event published on its own turn at once, without corking the socket', async () => {
+    const { started, client, socket, flushes } = await streamRecordingFlushes();
+    const corked: number[] = [];
+    const write = socket.write;
+    socket.write = function (this: Socket, ...args: unknown[]) {
+      corked.push(this.writableCorked);
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as Socket['write'];
+    for (const data of ['a', 'b', 'c']) {
+      await started.channel.publish('message', data);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await client.waitFor((text) => dataLines(dechunkSafe(text)).length === 3);
+    expect(dataLines(dechunk(framedBody(client.text())))).toEqual(['a', 'b', 'c']);
+    expect(flushes).toEqual([1, 1, 1]);
+    expect(corked).toEqual([0, 0, 0]);
   });
 
   it.each([

@@ -53,6 +53,8 @@ const runtime = globalThis as { Bun?: unknown; Deno?: unknown };
 const onNode = runtime.Bun === undefined && runtime.Deno === undefined;
 
 const byPrototype = new WeakMap<object, OutgoingMethods | null>();
+let lastPrototype: object | undefined;
+let lastMethods: OutgoingMethods | null = null;
 
 /**
  * The methods `res.write()` runs, when they are node's own: the prototype that owns `write` also
@@ -60,11 +62,15 @@ const byPrototype = new WeakMap<object, OutgoingMethods | null>();
  * wrapper that replaces one of them has a reason to see every write: it is then `null`.
  */
 function outgoingMethods(prototype: object): OutgoingMethods | null {
+  // Every response of a server shares one prototype: the last answer saves a WeakMap lookup per write.
+  if (prototype === lastPrototype) return lastMethods;
   let known = byPrototype.get(prototype);
   if (known === undefined) {
     known = ownerOfAll(prototype);
     byPrototype.set(prototype, known);
   }
+  lastPrototype = prototype;
+  lastMethods = known;
   return known;
 }
 
@@ -83,21 +89,40 @@ function ownerOfAll(prototype: object): OutgoingMethods | null {
 }
 
 /**
- * Sockets the direct path has corked in this turn. What a turn writes to a socket (one event, or
- * twenty published back to back) leaves in one `writev` once the turn's writes are done, as
- * `res.write()` does it (it corks until the next tick).
+ * The direct path's turns: a turn's writes are those made before its microtask runs, and the count
+ * goes up once they are done. A sink keeps the turn of its last write to tell a second one.
  */
+let turn = 0;
+let turnEnds = false;
+
+/** Sockets corked in this turn, because it wrote to them a second time. */
 const corkedThisTurn = new Set<Http1Socket>();
 
-function uncorkAll(): void {
+function endTurn(): void {
+  turn = (turn + 1) | 0;
+  turnEnds = false;
   for (const socket of corkedThisTurn) socket.uncork();
   corkedThisTurn.clear();
 }
 
-/** Writes `frame` to a socket {@link directSocket} gave, corked until this turn's writes are done. */
-export function writeDirect(socket: Http1Socket, frame: Uint8Array): boolean {
-  if (!corkedThisTurn.has(socket)) {
-    if (corkedThisTurn.size === 0) queueMicrotask(uncorkAll);
+/** The turn a direct write made now belongs to. */
+export function directTurn(): number {
+  if (!turnEnds) {
+    turnEnds = true;
+    queueMicrotask(endTurn);
+  }
+  return turn;
+}
+
+/**
+ * Writes `frame` to a socket {@link directSocket} gave. The first write of a turn goes out at
+ * once, as `socket.write()` does it; a second one (`again`: the same sink wrote in this
+ * {@link directTurn}) corks the socket until the turn's writes are done, so that twenty events
+ * published back to back leave in two system calls, not twenty. Corking for one write only would
+ * cost a stream 5-7% more CPU per event (measured on node:http at 1,000 and 10,000 streams).
+ */
+export function writeDirect(socket: Http1Socket, frame: Uint8Array, again: boolean): boolean {
+  if (again && !corkedThisTurn.has(socket)) {
     socket.cork();
     corkedThisTurn.add(socket);
   }
@@ -111,6 +136,7 @@ export function writeDirect(socket: Http1Socket, frame: Uint8Array): boolean {
  * tick), and whatever corks the response corks its socket too, so the socket's count tells.
  */
 function onlyCorkedByUs(responseCorked: unknown, socket: Http1Socket): boolean {
+  if (socket.writableCorked === 0) return responseCorked === 0;
   const ours = corkedThisTurn.has(socket) ? 1 : 0;
   if (socket.writableCorked !== ours) return false;
   return responseCorked === 0 || responseCorked === socket.writableCorked;

@@ -8,7 +8,7 @@ import type { SseSink } from '../adapter-kit/sink.js';
 import { markSocketOf, unmarkSocketOf } from '../adapter-kit/stream-socket.js';
 import { invalid } from '../util/validate.js';
 import { chunkedFrame } from './chunked-frame.js';
-import { directSocket, type Http1Socket, writeDirect } from './http1-socket.js';
+import { directSocket, directTurn, type Http1Socket, writeDirect } from './http1-socket.js';
 import { asNodeBuffer } from './node-buffer-view.js';
 
 /**
@@ -70,6 +70,8 @@ class NodeResponseSink extends ClientPresence implements WatchableSink {
   readonly #res: NodeResponseLike;
   /** HTTP/1.1: the socket marked as carrying this stream, until the response closes or ends. */
   #markedSocket: object | undefined;
+  /** The {@link directTurn} of the last write straight to the socket. */
+  #directTurn = -1;
 
   constructor(res: NodeResponseLike) {
     super();
@@ -118,7 +120,12 @@ class NodeResponseSink extends ClientPresence implements WatchableSink {
     const res = this.#res;
     const socket = chunk.byteLength > 0 ? directSocket(res) : undefined;
     const frame = socket && chunkedFrame(chunk);
-    if (socket && frame) return writeDirect(socket, frame) ? undefined : drained(socket, res);
+    if (socket && frame) {
+      const turn = directTurn();
+      const again = this.#directTurn === turn;
+      this.#directTurn = turn;
+      return writeDirect(socket, frame, again) ? undefined : drained(socket, res);
+    }
     const accepted = res.write(asNodeBuffer(chunk));
     res.flush?.();
     if (accepted) return undefined;
