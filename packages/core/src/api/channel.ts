@@ -364,15 +364,24 @@ export function createChannel<E extends object = EventMap>(
       | ((req: SseRequest, ctx: StreamContext) => SubscribeOptions<E>) = {},
   ): ChunkSource {
     if (typeof subscribeOptions !== 'function') validateSubscribeOptions(subscribeOptions);
+    /** Options given once: one set of topics for all their streams. */
+    const sharedTopics =
+      typeof subscribeOptions !== 'function' && subscribeOptions.topics
+        ? new Set(subscribeOptions.topics)
+        : undefined;
     const pushSource = (req: SseRequest, ctx: StreamContext): PushSubscription => {
       let chosen =
         typeof subscribeOptions === 'function' ? subscribeOptions(req, ctx) : subscribeOptions;
       if (typeof subscribeOptions === 'function') validateSubscribeOptions(chosen);
+      let topics = sharedTopics ?? (chosen.topics && new Set(chosen.topics));
       const readable = ctx.principal?.topics;
-      if (readable !== undefined)
+      if (readable !== undefined) {
         chosen = { ...chosen, topics: allowedTopics(chosen.topics, readable) };
+        topics = new Set(chosen.topics);
+      }
       return {
-        [PUSH_SOURCE]: (send) => subscribe(chosen as SubscribeOptions, ctx.lastEventId, send),
+        [PUSH_SOURCE]: (send) =>
+          subscribe(chosen as SubscribeOptions, topics, ctx.lastEventId, send),
       };
     };
     return Object.assign(pushSource, { [PUSH_SOURCE]: true }) as unknown as ChunkSource;
@@ -380,10 +389,10 @@ export function createChannel<E extends object = EventMap>(
 
   function subscribe(
     chosen: SubscribeOptions,
+    topics: ReadonlySet<string> | undefined,
     lastEventId: string | undefined,
     delivery: PushDelivery,
   ): Promise<PushUnsubscribe> | PushUnsubscribe {
-    const topics = chosen.topics ? new Set(chosen.topics) : undefined;
     const filter = chosen.filter as Subscriber['filter'];
     if (lastEventId === undefined && topics === undefined && filter === undefined) {
       if (!delivery.aborted) everything.add(delivery);
