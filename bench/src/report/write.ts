@@ -15,7 +15,8 @@ const slug = (title: string) => title.toLowerCase().replace(NOT_IN_SLUG, '').rep
 const NOTES_FILE = /^benchmarks-notes-.+\.md$/;
 
 /**
- * The newest dated notes (docs/benchmarks-notes-<date>.md), linked from `from`: a heading that
+ * The newest dated notes (docs/benchmarks-notes-<date>.md, or <date>a.md, <date>b.md for two runs
+ * on one day), linked from `from`: a heading that
  * names keys in backticks (`cpu-vs-raw`, `mem-vs-raw:uws`, `poll`) is the section for them.
  */
 async function loadNotes(from: string): Promise<Notes | undefined> {
@@ -30,7 +31,8 @@ async function loadNotes(from: string): Promise<Notes | undefined> {
     for (const [, key] of title!.matchAll(/`([\w:-]+)`/g))
       sections.set(key!, { title: title!.replace(/ \([^)]*`.*$/, ''), slug: slug(title!) });
   }
-  const date = file.slice('benchmarks-notes-'.length, -'.md'.length);
+  // Two runs on one day: <date>a.md, then <date>b.md.
+  const date = file.slice('benchmarks-notes-'.length, -'.md'.length).replace(/[a-z]$/, '');
   return { href: relative(from, join(docs, file)), date, sections };
 }
 
