@@ -186,7 +186,6 @@ class Subscriber implements PushUnsubscribe {
   }
 }
 
-
 /** Live events published while a subscriber reads its replay, held until the replay is sent. */
 interface Held {
   events: StoredEvent[];
