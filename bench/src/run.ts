@@ -5,8 +5,9 @@
  * (pinned to CPU0), drives it from load-generator processes (pinned to CPU1, at most
  * `plan.perWorker` streams each), and reads the server's own cpuUsage / memoryUsage samples.
  * Ours, the raw baseline and the peer run back to back for each group, so that they see the
- * same machine load (for fan-out and latency, held at once with the rounds interleaved); the cross-node group runs once, after them (crossnode.ts). Exits non-zero
- * when any delivery fell short of 100% or a server crashed.
+ * same machine load (for fan-out and latency: held at once, rounds interleaved, broadcast.ts);
+ * the cross-node group runs once, after them (crossnode.ts). Exits non-zero when any delivery
+ * fell short of 100% or a server crashed.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';

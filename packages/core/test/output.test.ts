@@ -406,14 +406,14 @@ describe('StreamOutput: accounting', () => {
       while (msBetween(start, elapsedMs()) < ms) {}
     };
     const before = elapsedMs();
-    withOneClockReading(() => {
-      streams[0]!.output.send(chunk('a', 1));
+    withOneClockReading((all) => {
+      all[0]!.output.send(chunk('a', 1));
       busyUntil(5);
       // Nested: the outer reading holds.
-      withOneClockReading(() => streams[1]!.output.send(chunk('b', 1)));
+      withOneClockReading((one) => one.output.send(chunk('b', 1)), all[1]!);
       busyUntil(5);
-      streams[2]!.output.send(chunk('c', 1));
-    });
+      all[2]!.output.send(chunk('c', 1));
+    }, streams);
     const shared = streams[0]!.output.lastWriteAt;
     expect(shared).toBeGreaterThanOrEqual(before);
     expect(streams.map((s) => s.output.lastWriteAt)).toEqual([shared, shared, shared]);
@@ -426,7 +426,7 @@ describe('StreamOutput: accounting', () => {
     expect(() =>
       withOneClockReading(() => {
         throw new Error('boom');
-      }),
+      }, undefined),
     ).toThrow('boom');
     await sleep(5);
     const later = elapsedMs();

@@ -280,7 +280,7 @@ export function createChannel<E extends object = EventMap>(
       held.bytes += stored.bytes.byteLength;
       if (held.bytes > held.maxBytes) held.overflow();
     }
-    withOneClockReading(() => deliver(stored));
+    withOneClockReading(deliver, stored);
     values.delete(stored.id);
   }
 

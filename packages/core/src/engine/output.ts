@@ -29,17 +29,18 @@ export const msBetween = (earlier: number, later: number): number => (later - ea
 let fanOutNow: number | undefined;
 
 /**
- * Runs `writeAll` with one clock reading for every write it makes: a fan-out to 10,000 streams
- * reads the clock once, not 10,000 times. Nested calls share the outer reading.
+ * Runs `writeAll(arg)` with one clock reading for every write it makes: a fan-out to 10,000
+ * streams reads the clock once, not 10,000 times. Nested calls share the outer reading. `arg` is
+ * passed through so that a caller needs no closure per event.
  */
-export function withOneClockReading(writeAll: () => void): void {
+export function withOneClockReading<T>(writeAll: (arg: T) => void, arg: T): void {
   if (fanOutNow !== undefined) {
-    writeAll();
+    writeAll(arg);
     return;
   }
   fanOutNow = elapsedMs();
   try {
-    writeAll();
+    writeAll(arg);
   } finally {
     fanOutNow = undefined;
   }
