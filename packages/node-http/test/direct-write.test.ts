@@ -280,6 +280,69 @@ describe('node sink on a plain HTTP/1.1 response', () => {
     expect(corked).toEqual([0, 0, 0]);
   });
 
+  /** A stream that has received its first event, and the server's response to it. */
+  async function streamAfterFirstEvent() {
+    const responses: ServerResponse[] = [];
+    const started = await start((streams) => (req, res) => {
+      responses.push(res);
+      streams(req, res);
+    });
+    const client = await rawRequest(started.port, GET);
+    await client.waitFor((text) => text.includes('\r\n\r\n'));
+    await started.channel.publish('message', 'first');
+    await client.waitFor((text) => text.includes('data: first'));
+    return { started, client, res: responses[0]!, writes: started.writes[0]! };
+  }
+
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('goes through res.write() once a wrapper replaces it mid-stream', async () => {
+    const { started, client, res, writes } = await streamAfterFirstEvent();
+    const seen: string[] = [];
+    const write = res.write;
+    res.write = function (this: ServerResponse, chunk: Uint8Array, ...rest: unknown[]) {
+      seen.push(Buffer.from(chunk).toString());
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as ServerResponse['write'];
+    await started.channel.publish('message', 'second');
+    const text = await client.waitFor((seen) => dataLines(dechunkSafe(seen)).length === 2);
+    expect(dataLines(dechunk(framedBody(text)))).toEqual(['first', 'second']);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/^id: .*\ndata: second\n\n$/);
+    expect(wroteWhole(writes, frames(framedBody(text))[1]!)).toBe(false);
+  });
+
+  it('keeps the order of an event written while the app holds the response corked', async () => {
+    const { started, client, res, writes } = await streamAfterFirstEvent();
+    res.cork();
+    res.write('data: by the app\n\n');
+    await started.channel.publish('message', 'second');
+    res.uncork();
+    const text = await client.waitFor((seen) => dataLines(dechunkSafe(seen)).length === 3);
+    const body = dechunk(framedBody(text));
+    expect(dataLines(body)).toEqual(['first', 'by the app', 'second']);
+    // Node 24+ merges what res.write() was given in one tick into one chunk: look for the event.
+    const event = `${body.split('\n\n').find((e) => e.includes('data: second'))}\n\n`;
+    const direct = Buffer.from(`${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`);
+    expect(wroteWhole(writes, direct)).toBe(false);
+  });
+
+  it('writes nothing after the response was ended by someone else mid-stream', async () => {
+    const { started, client, res, writes } = await streamAfterFirstEvent();
+    const errors: unknown[] = [];
+    res.on('error', (error) => errors.push(error));
+    res.end();
+    const ended = writes.length;
+    await started.channel.publish('message', 'after the end');
+    await nextTurn();
+    await client.waitFor((text) => text.endsWith('\r\n0\r\n\r\n'));
+    await nextTurn();
+    expect(client.text()).not.toContain('after the end');
+    expect(writes.slice(ended).map(String).join('')).not.toContain('after the end');
+    expect(started.engine.stats().open).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it.each([
     ['drop-oldest', 'keeps streaming once the client reads again, frames intact and in order'],
     ['disconnect', 'ends the stream of a client that stopped reading'],

@@ -155,20 +155,9 @@ export function directSocket(res: object): Http1Socket | undefined {
     r.chunkedEncoding !== true ||
     r._headerSent !== true ||
     r._hasBody !== true ||
-    r.finished !== false ||
     r.destroyed !== false ||
     r.outputData?.length !== 0 ||
-    r.flush !== undefined
-  ) {
-    return undefined;
-  }
-  const prototype = Object.getPrototypeOf(res) as object | null;
-  const methods = prototype === null ? null : outgoingMethods(prototype);
-  if (
-    methods === null ||
-    r.write !== methods.write ||
-    r._send !== methods._send ||
-    r._writeRaw !== methods._writeRaw
+    !unchanged(r)
   ) {
     return undefined;
   }
@@ -177,14 +166,40 @@ export function directSocket(res: object): Http1Socket | undefined {
     typeof socket !== 'object' ||
     socket === null ||
     socket._httpMessage !== res ||
-    socket.writable !== true ||
     socket.destroyed !== false ||
     typeof socket.write !== 'function' ||
     typeof socket.cork !== 'function' ||
     typeof socket.uncork !== 'function' ||
-    !onlyCorkedByUs(r.writableCorked, socket as Http1Socket)
+    !stillWritable(r, socket as Http1Socket)
   ) {
     return undefined;
   }
   return socket as Http1Socket;
+}
+
+/**
+ * Whether `socket`, which {@link directSocket} gave for `res`, still takes `res`'s next chunk. Only
+ * what can change once a response is streaming on its connection is read again: an end or a
+ * destroy (which also frees the connection for the next response), a wrapper or compression added
+ * since, a cork. Head, framing and the connection's current response are settled by then.
+ */
+export function stillDirect(res: object, socket: Http1Socket): boolean {
+  return unchanged(res as Http1Response) && stillWritable(res as Http1Response, socket);
+}
+
+/** Not ended, and `res.write()` still node's own, unwrapped and uncompressed. */
+function unchanged(r: Http1Response): boolean {
+  if (r.finished !== false || r.flush !== undefined) return false;
+  const prototype = Object.getPrototypeOf(r) as object | null;
+  const methods = prototype === null ? null : outgoingMethods(prototype);
+  return (
+    methods !== null &&
+    r.write === methods.write &&
+    r._send === methods._send &&
+    r._writeRaw === methods._writeRaw
+  );
+}
+
+function stillWritable(r: Http1Response, socket: Http1Socket): boolean {
+  return socket.writable === true && onlyCorkedByUs(r.writableCorked, socket);
 }

@@ -8,7 +8,13 @@ import type { SseSink } from '../adapter-kit/sink.js';
 import { markSocketOf, unmarkSocketOf } from '../adapter-kit/stream-socket.js';
 import { invalid } from '../util/validate.js';
 import { chunkedFrame } from './chunked-frame.js';
-import { directSocket, directTurn, type Http1Socket, writeDirect } from './http1-socket.js';
+import {
+  directSocket,
+  directTurn,
+  type Http1Socket,
+  stillDirect,
+  writeDirect,
+} from './http1-socket.js';
 import { asNodeBuffer } from './node-buffer-view.js';
 
 /**
@@ -70,6 +76,8 @@ class NodeResponseSink extends ClientPresence implements WatchableSink {
   readonly #res: NodeResponseLike;
   /** HTTP/1.1: the socket marked as carrying this stream, until the response closes or ends. */
   #markedSocket: object | undefined;
+  /** The socket of the last write straight to it: rechecked with `stillDirect`, not anew. */
+  #directSocket: Http1Socket | undefined;
   /** The {@link directTurn} of the last write straight to the socket. */
   #directTurn = -1;
 
@@ -118,13 +126,19 @@ class NodeResponseSink extends ClientPresence implements WatchableSink {
   write(chunk: Uint8Array): undefined | Promise<void> {
     if (this.aborted) return undefined;
     const res = this.#res;
-    const socket = chunk.byteLength > 0 ? directSocket(res) : undefined;
+    const socket = chunk.byteLength > 0 ? this.socketToWrite(res) : undefined;
     const frame = socket && chunkedFrame(chunk);
     if (socket && frame) {
       const turn = directTurn();
       const again = this.#directTurn === turn;
       this.#directTurn = turn;
       return writeDirect(socket, frame, again) ? undefined : drained(socket, res);
+    }
+    if (res.writableEnded) {
+      // Ended by someone else (the app, a timeout): its body is over, and a write now would be an
+      // 'error' on the response that nothing handles. The stream ends as if the client had left.
+      this.leave();
+      return undefined;
     }
     const accepted = res.write(asNodeBuffer(chunk));
     res.flush?.();
@@ -144,6 +158,14 @@ class NodeResponseSink extends ClientPresence implements WatchableSink {
     const res = this.#res;
     this.unmarkSocket();
     if (!res.writableEnded && !res.destroyed) res.end();
+  }
+
+  private socketToWrite(res: NodeResponseLike): Http1Socket | undefined {
+    const known = this.#directSocket;
+    if (known !== undefined && stillDirect(res, known)) return known;
+    const socket = directSocket(res);
+    this.#directSocket = socket;
+    return socket;
   }
 
   private unmarkSocket(): void {
