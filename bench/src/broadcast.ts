@@ -37,6 +37,8 @@ export function inTurn<T>(items: readonly T[], r: number): T[] {
 /** One publish on one server, read back once its clients counted every event. */
 interface Round {
   cpuUs: number;
+  /** The part of `cpuUs` spent in the kernel (the socket writes, and loopback's receive path). */
+  systemUs: number;
   delivered: number;
   expected: number;
   wallMs: number;
@@ -66,6 +68,7 @@ async function publishRound(
   const stats = await pool.stats(true);
   return {
     cpuUs: cpuUs(after) - cpuUs(before),
+    systemUs: after.cpuSystemUs - before.cpuSystemUs,
     delivered: wait.counts.events,
     expected: n * count,
     wallMs: performance.now() - t0,
@@ -134,10 +137,12 @@ export async function broadcastTests(
     }
     for (const [h, tally] of tallies) {
       const m = tally.measurement(n);
-      const perEvent = tally.rounds
-        .filter((r) => r.delivered > 0)
-        .map((r) => r.cpuUs / r.delivered);
+      const measured = tally.rounds.filter((r) => r.delivered > 0);
+      const perEvent = measured.map((r) => r.cpuUs / r.delivered);
       m.cpuUsPerEvent = perEvent.length ? round(median(perEvent), 3) : null;
+      m.extra.systemUsPerEvent = perEvent.length
+        ? round(median(measured.map((r) => r.systemUs / r.delivered)), 3)
+        : 0;
       m.extra.cpuUsPerEventMin = perEvent.length ? round(Math.min(...perEvent), 3) : 0;
       m.extra.cpuUsPerEventMax = perEvent.length ? round(Math.max(...perEvent), 3) : 0;
       h.record(`fanout-${n}-${payloadLabel(payload)}`, m);

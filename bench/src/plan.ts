@@ -6,12 +6,15 @@ export const ADAPTERS: ReadonlyArray<{
   variants: readonly Variant[];
   raw: string;
   peer?: string;
+  /** A server held beside the others in fan-out only, for what no server can write for less. */
+  floor?: string;
 }> = [
   {
     adapter: 'node-http',
     variants: ['ours', 'raw', 'peer'],
     raw: 'raw res.write on node:http',
     peer: 'better-sse 0.16.1',
+    floor: 'socket.write() of one pre-framed Buffer per stream, on node:http',
   },
   {
     adapter: 'fastify',

@@ -1,7 +1,8 @@
 /** Messages between the orchestrator, the server under test and the load generators (over IPC). */
 
 export type Adapter = 'node-http' | 'fastify' | 'koa' | 'hono' | 'uws';
-export type Variant = 'ours' | 'raw' | 'peer';
+/** `floor`: the least one write per stream per event costs (node:http only, fan-out only). */
+export type Variant = 'ours' | 'raw' | 'peer' | 'floor';
 
 /** How the server under test is started: one process per (kind, scenario group). */
 export interface ServerConfig {

@@ -537,13 +537,15 @@ async function measureAll(run: BenchRun): Promise<string> {
   const adapters = ADAPTERS.filter((a) => !args.adapters || args.adapters.includes(a.adapter));
   const groups = GROUPS.filter((g) => !args.groups || args.groups.includes(g));
   const perAdapter = groups.filter((g) => PER_ADAPTER_GROUPS.includes(g));
-  for (const { adapter, variants: all } of perAdapter.length ? adapters : []) {
+  for (const { adapter, variants: all, floor } of perAdapter.length ? adapters : []) {
     const variants = all.filter((v) => !args.variants || args.variants.includes(v));
+    const withFloor = floor && (!args.variants || args.variants.includes('floor'));
+    const fanoutVariants: Variant[] = withFloor ? [...variants, 'floor'] : variants;
     // Ours, raw and peer back to back, scenario by scenario, so that they see the same load.
     for (const group of perAdapter) {
       if (group === 'idle') for (const v of variants) await idleGroup(run, adapter, v);
       if (group === 'fanout' && !plan.fanoutOnIdle) {
-        for (const size of plan.fanout) await fanoutGroup(run, adapter, variants, size);
+        for (const size of plan.fanout) await fanoutGroup(run, adapter, fanoutVariants, size);
       }
       if (group === 'storm') {
         const servers = new Map<number, Plan['storm']>();

@@ -190,6 +190,7 @@ export function renderMarkdown(input: ReportInput, checks: TargetCheck[], links:
     targets: table(tables.TARGET_COLUMNS, checks),
     missed: missedTargets(checks, links.notes),
     noise: tables.noiseTable(results),
+    floor: tables.floorTable(results),
     spread: (tables.roundSpread(results) * 100).toFixed(0),
     charts: CHARTS.map((chart) => renderChart(results, plan, chart)).join('\n\n'),
     results: results_.flat().filter(Boolean).join('\n\n'),

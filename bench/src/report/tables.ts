@@ -1,7 +1,13 @@
 /** The tables of the report as data: their columns, and which results make their rows. */
 import { ADAPTERS, type Plan } from '../plan.js';
 import type { Adapter, Variant } from '../protocol.js';
-import { addedP99Ms, type CrossNodeResults, type Measurement, type Results } from '../results.js';
+import {
+  addedP99Ms,
+  type CrossNodeResults,
+  type Measurement,
+  type Results,
+  type ScenarioResults,
+} from '../results.js';
 import type { TargetCheck } from '../targets.js';
 import { type Column, dash, delivered, n, num, ratio, signed, table } from './format.js';
 
@@ -186,6 +192,30 @@ export function noiseTable(results: Results): string | undefined {
     ['fan-out N-payload', (r) => r.label],
     ...same.map((a, i): Column<Noise> => [`${a} raw`, (r) => num(r.values[i])]),
     ['max / min', (r) => `${(Math.max(...r.known) / Math.min(...r.known)).toFixed(2)}x`],
+  ];
+  return rows.length ? table(columns, rows) : undefined;
+}
+
+/**
+ * node:http's fan-out against its floor, the least one write per stream per event costs: what the
+ * 0.75x target leaves to any server once the kernel has its share. Empty without the floor.
+ */
+export function floorTable(results: Results): string | undefined {
+  type Floor = { label: string } & ScenarioResults;
+  const rows: Floor[] = Object.entries(results['node-http'] ?? {})
+    .filter(([scenario, entry]) => scenario.startsWith('fanout-') && entry.floor)
+    .map(([scenario, entry]) => ({ label: scenario.replace('fanout-', ''), ...entry }));
+  const kernel = (m: M) => num(m?.extra.systemUsPerEvent);
+  const columns: Column<Floor>[] = [
+    ['fan-out N-payload', (r) => r.label],
+    [
+      'µs per delivery ours / raw / floor',
+      (r) => [r.ours, r.raw, r.floor].map(figure(cpu)).join(' / '),
+    ],
+    ['of which kernel', (r) => [r.ours, r.raw, r.floor].map(kernel).join(' / ')],
+    ['ours/raw', (r) => ratio(r.ours && cpu(r.ours), r.raw && cpu(r.raw))],
+    ['floor/raw', (r) => ratio(r.floor && cpu(r.floor), r.raw && cpu(r.raw))],
+    ['ours/floor', (r) => ratio(r.ours && cpu(r.ours), r.floor && cpu(r.floor))],
   ];
   return rows.length ? table(columns, rows) : undefined;
 }

@@ -23,6 +23,7 @@ const KINDS: Record<string, () => Promise<{ start: StartKind }>> = {
   'hono-ours': () => import('./kinds/hono-ours.js'),
   'hono-raw': () => import('./kinds/hono-raw.js'),
   'hono-peer': () => import('./kinds/hono-peer.js'),
+  'node-http-floor': () => import('./kinds/node-http-floor.js'),
   'uws-ours': () => import('./kinds/uws-ours.js'),
   'uws-raw': () => import('./kinds/uws-raw.js'),
 };

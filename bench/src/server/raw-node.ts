@@ -50,4 +50,18 @@ export class RawNodeStreams {
     const frame = `data: ${data}\n\n`;
     for (const res of this.clients) res.write(frame);
   }
+
+  /**
+   * The floor of one write per stream per event: the event framed as its chunk once, one Buffer
+   * for all, written to each socket, past `res.write()`. Only safe here, where nothing else writes.
+   */
+  broadcastToSockets(data: string): void {
+    const event = Buffer.from(`data: ${data}\n\n`);
+    const chunk = Buffer.concat([
+      Buffer.from(`${event.byteLength.toString(16)}\r\n`),
+      event,
+      Buffer.from('\r\n'),
+    ]);
+    for (const res of this.clients) res.socket?.write(chunk);
+  }
 }

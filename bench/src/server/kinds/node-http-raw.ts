@@ -1,10 +1,14 @@
 import { createServer } from 'node:http';
-import { SSE_PATH, type StartKind } from '../kind.js';
+import type { KindContext, KindServer, StartKind } from '../kind.js';
+import { SSE_PATH } from '../kind.js';
 import { listenNode } from '../listen.js';
 import { RawNodeStreams } from '../raw-node.js';
 
-/** Baseline: raw res.write on node:http. */
-export const start: StartKind = async (ctx) => {
+/** A plain node:http server of hand-written streams, broadcasting with `broadcast`. */
+export async function startRawNode(
+  ctx: KindContext,
+  broadcast: (streams: RawNodeStreams, data: string) => void,
+): Promise<KindServer> {
   const streams = new RawNodeStreams(ctx);
   const server = createServer((req, res) => {
     if (req.url === SSE_PATH) streams.open(res);
@@ -13,7 +17,11 @@ export const start: StartKind = async (ctx) => {
   const port = await listenNode(server);
   return {
     port,
-    broadcast: (data) => streams.broadcast(data),
+    broadcast: (data) => broadcast(streams, data),
     connections: () => streams.clients.size,
   };
-};
+}
+
+/** Baseline: raw res.write on node:http. */
+export const start: StartKind = (ctx) =>
+  startRawNode(ctx, (streams, data) => streams.broadcast(data));
