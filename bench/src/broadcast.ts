@@ -145,6 +145,9 @@ export async function broadcastTests(
         : 0;
       m.extra.cpuUsPerEventMin = perEvent.length ? round(Math.min(...perEvent), 3) : 0;
       m.extra.cpuUsPerEventMax = perEvent.length ? round(Math.max(...perEvent), 3) : 0;
+      perEvent.forEach((us, i) => {
+        m.extra[`cpuUsPerEventRound${i + 1}`] = round(us, 3);
+      });
       h.record(`fanout-${n}-${payloadLabel(payload)}`, m);
     }
   }
