@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { median } from './measure.js';
+import { chunkOf } from './server/raw-node.js';
 
 const CLIENT = '--socket-floor-client';
 
@@ -56,8 +57,7 @@ async function measure(n: number, rounds: number, events: number) {
   const client = fork(fileURLToPath(import.meta.url), [CLIENT, String(port), String(n)]);
   await new Promise((resolve) => client.once('message', resolve));
   const data = `data: ${'x'.repeat(64)}\n\n`;
-  const bytes = new TextEncoder().encode(data);
-  const framed = new TextEncoder().encode(`${bytes.byteLength.toString(16)}\r\n${data}\r\n`);
+  const framed = chunkOf(data);
   const raw = () => {
     for (const res of responses) res.write(data);
   };

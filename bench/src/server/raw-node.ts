@@ -56,12 +56,13 @@ export class RawNodeStreams {
    * for all, written to each socket, past `res.write()`. Only safe here, where nothing else writes.
    */
   broadcastToSockets(data: string): void {
-    const event = Buffer.from(`data: ${data}\n\n`);
-    const chunk = Buffer.concat([
-      Buffer.from(`${event.byteLength.toString(16)}\r\n`),
-      event,
-      Buffer.from('\r\n'),
-    ]);
+    const chunk = chunkOf(`data: ${data}\n\n`);
     for (const res of this.clients) res.socket?.write(chunk);
   }
+}
+
+/** `text` as one HTTP/1.1 chunk (size, CRLF, bytes, CRLF), framed by hand, in one Buffer. */
+export function chunkOf(text: string): Buffer {
+  const bytes = Buffer.byteLength(text);
+  return Buffer.from(`${bytes.toString(16)}\r\n${text}\r\n`);
 }
