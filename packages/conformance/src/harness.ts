@@ -53,6 +53,14 @@ export interface FixtureOptions {
    * by it). A poll of the first must pass it and reach the inner app.
    */
   secondMiddleware?: SseOptions;
+  /**
+   * Put a middleware in front of the SSE middleware that hands every request's means of ending its
+   * response to this callback, as a request-timeout middleware holds it: a function that ends the
+   * response itself, whatever is writing it (`res.end()` for node:http and Express, `ctx.res.end()`
+   * in Koa, `reply.raw.end()` in Fastify, `c.env.outgoing.end()` for Hono on Node, `res.end()` in
+   * `res.cork()` on uWS).
+   */
+  endingUpstream?: (endResponse: () => void) => void;
 }
 
 export interface RouteFixtureOptions {
@@ -82,6 +90,8 @@ export function fixtureUser(
 export interface Capabilities {
   corsPlugin?: true | string;
   failingUpstream?: true | string;
+  /** `start()` honours {@link FixtureOptions.endingUpstream}. */
+  endingUpstream?: true | string;
   /** The server returned by `start()` offers `shutdownStreams()`. */
   gracefulShutdown?: true | string;
   /** The default poll is a request of its own, with the client's headers forwarded. */

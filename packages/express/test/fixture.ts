@@ -95,6 +95,13 @@ export const harness: ConformanceHarness = {
     const app = express();
     if (fixture.cors) app.use(cors({ origin: CORS_ORIGIN }));
     if (fixture.failingUpstream) app.use(failingUpstream);
+    const { endingUpstream } = fixture;
+    if (endingUpstream) {
+      app.use((_req, res, next) => {
+        endingUpstream(() => res.end());
+        next();
+      });
+    }
     const streams = sse(options);
     app.use(streams);
     if (fixture.secondMiddleware) app.use(sse(fixture.secondMiddleware));

@@ -63,6 +63,12 @@ export const harness: ConformanceHarness = {
     const app = Fastify({ forceCloseConnections: true });
     if (fixture.cors) await app.register(cors, { origin: CORS_ORIGIN });
     if (fixture.failingUpstream) await app.register(failingAfterHijack);
+    const { endingUpstream } = fixture;
+    if (endingUpstream) {
+      app.addHook('onRequest', async (_request, reply) => {
+        endingUpstream(() => reply.raw.end());
+      });
+    }
     await app.register(sse, options);
     if (fixture.secondMiddleware) await app.register(sse, fixture.secondMiddleware);
     await app.register(innerApp);

@@ -46,6 +46,8 @@ export const harness: ConformanceHarness = {
       'a fetch handler has no CORS plugin ecosystem: the application sets CORS headers itself, which the headers option does for streams',
     failingUpstream:
       'a fetch handler has no middleware chain: whatever wraps it is the application’s own function',
+    endingUpstream:
+      'a fetch handler’s stream is a ReadableStream Response that the runtime’s server reads: nothing in front of the handler holds the response to end it',
     frameworkBody:
       'a fetch handler has no framework body parser: the body is the Request’s own stream, which the route reads once',
     ...RUNTIME_LIMITS[RUNTIME],

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import {
   CORS_ORIGIN,
   type ConformanceHarness,
@@ -72,6 +72,14 @@ export function buildFixtureApp(options: HonoSseOptions, fixture: FixtureOptions
   app.onError(answerErrors);
   if (fixture.cors) app.use(cors({ origin: CORS_ORIGIN }));
   if (fixture.failingUpstream) app.use(failingUpstream);
+  const { endingUpstream } = fixture;
+  if (endingUpstream) {
+    app.use(async (c, next) => {
+      const { outgoing } = c.env as HttpBindings;
+      endingUpstream(() => outgoing.end());
+      await next();
+    });
+  }
   const streams = sse({ app, ...options });
   app.use(streams);
   if (fixture.secondMiddleware) app.use(sse({ app, ...fixture.secondMiddleware }));
@@ -140,6 +148,7 @@ export const harness: ConformanceHarness = {
       : {
           failingUpstream:
             'off Node every stream is a ReadableStream Response, which goes out only once the whole middleware chain has returned: when a middleware in front throws after next(), Hono sends its onError answer instead',
+          endingUpstream: `off Node a stream is a ReadableStream Response that ${RUNTIME}'s own server reads: nothing in front of the handler holds the response to end it`,
           ...RUNTIME_LIMITS[RUNTIME],
         },
   start,

@@ -53,6 +53,13 @@ export const harness: ConformanceHarness = {
     logUnexpectedErrors(app);
     if (fixture.cors) app.use(cors({ origin: CORS_ORIGIN }));
     if (fixture.failingUpstream) app.use(failingUpstream);
+    const { endingUpstream } = fixture;
+    if (endingUpstream) {
+      app.use((ctx, next) => {
+        endingUpstream(() => ctx.res.end());
+        return next();
+      });
+    }
     const streams = sse(options);
     app.use(streams);
     if (fixture.secondMiddleware) app.use(sse(fixture.secondMiddleware));

@@ -44,8 +44,17 @@ export const harness: ConformanceHarness = {
     const inner = fixture.secondMiddleware ? sse(innerApp, fixture.secondMiddleware) : innerApp;
     const streams = sse(inner, options);
     const allowOrigin = cors({ origin: CORS_ORIGIN });
+    const withCors: RequestListener = fixture.cors
+      ? (req, res) => allowOrigin(req, res, () => streams(req, res))
+      : streams;
+    const { endingUpstream } = fixture;
     const server = await listen(
-      fixture.cors ? (req, res) => allowOrigin(req, res, () => streams(req, res)) : streams,
+      endingUpstream
+        ? (req, res) => {
+            endingUpstream(() => res.end());
+            withCors(req, res);
+          }
+        : withCors,
     );
     return { ...server, shutdownStreams: streams.close };
   },

@@ -19,9 +19,12 @@ function writeSlot(): void {
 export function corkedWrite(res: UwsHttpResponse, chunk: Uint8Array): boolean {
   slotResponse = res;
   slotChunk = chunk;
-  res.cork(writeSlot);
-  // Not kept past the write: a response may be gone by the next one.
-  slotResponse = undefined;
-  slotChunk = undefined;
+  try {
+    res.cork(writeSlot);
+  } finally {
+    // Not kept past the write: a response may be gone by the next one.
+    slotResponse = undefined;
+    slotChunk = undefined;
+  }
   return slotAccepted;
 }

@@ -84,8 +84,17 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
   write(chunk: Uint8Array): undefined | Promise<void> {
     const res = this.#res;
     if (res === undefined) return undefined;
+    let accepted: boolean;
+    try {
+      accepted = corkedWrite(res, chunk);
+    } catch {
+      // Ended by the app (a wrapper in front of the handler), which uWS reports to nobody: the
+      // response is invalid now and throws. The stream ends as if the client had left.
+      this.responseEvent();
+      return undefined;
+    }
     // uWS keeps whatever the socket did not take; `false` says its buffer is growing.
-    if (corkedWrite(res, chunk) || this.#res === undefined) return undefined;
+    if (accepted || this.#res === undefined) return undefined;
     this.#drain ??= new Drain();
     return this.#drain.promise;
   }

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import {
   type ConformanceHarness,
   type ConformanceServer,
+  type FixtureOptions,
   innerResponse,
   innerSlowResponse,
 } from '@sse-middleware/conformance';
@@ -68,11 +69,20 @@ export function listen(app: uWS.TemplatedApp): Promise<ConformanceServer> {
  * Starts the suite's app: the SSE handler on GET, in front of the inner app on every method (uWS
  * prefers a method route to `any` on the same pattern).
  */
-export async function serveStreams(options: UwsSseOptions): Promise<ConformanceServer> {
+export async function serveStreams(
+  options: UwsSseOptions,
+  endingUpstream?: FixtureOptions['endingUpstream'],
+): Promise<ConformanceServer> {
   const streams = sse(options);
+  const front = endingUpstream
+    ? (res: uWS.HttpResponse, req: uWS.HttpRequest) => {
+        endingUpstream(() => res.cork(() => res.end()));
+        streams(res, req);
+      }
+    : streams;
   // uWS runs one handler per request: the inner app refuses ambiguous framing as sse() does.
   const server = await listen(
-    uWS.App().get('/*', streams).post('/*', streams).any('/*', guardFraming(innerRoute)),
+    uWS.App().get('/*', front).post('/*', front).any('/*', guardFraming(innerRoute)),
   );
   return { ...server, shutdownStreams: streams.close };
 }
@@ -121,6 +131,9 @@ export const harness: ConformanceHarness = {
       throw new Error(`the uws harness cannot provide ${JSON.stringify(fixture)}`);
     }
     const polls = options.chunkGenerator == null && options.source == null;
-    return serveStreams(polls ? { ...options, handler: pollInner } : options);
+    return serveStreams(
+      polls ? { ...options, handler: pollInner } : options,
+      fixture.endingUpstream,
+    );
   },
 };

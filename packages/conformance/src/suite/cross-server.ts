@@ -1,4 +1,4 @@
-import { uriPrefixMatch, wrapDelay } from '@sse-middleware/core';
+import { type StreamContext, uriPrefixMatch, wrapDelay } from '@sse-middleware/core';
 import { expect, it } from 'vitest';
 import { CORS_ORIGIN, type ConformanceHarness } from '../harness.js';
 import { fetchRaw, openStream } from '../http-client.js';
@@ -55,6 +55,47 @@ export function crossServerTests(harness: ConformanceHarness) {
       await Promise.race([second.waitForEvents(1), second.ended]);
       second.destroy();
       expect((await fetchRaw(`${server.url}/`)).status).toBe(200);
+    },
+  );
+
+  itWhen(
+    harness,
+    'endingUpstream',
+    'ends the stream as if its client had left when a middleware in front ends the response mid-stream',
+    async () => {
+      const { errors, onError } = errorRecorder();
+      const responseEnds: Array<() => void> = [];
+      const firstEnded = signalled();
+      let first: StreamContext | undefined;
+      let ticks = 0;
+      const server = await serve(
+        harness,
+        {
+          maxConnections: 1,
+          onError,
+          chunkGenerator: wrapDelay((_req, ctx) => {
+            first ??= ctx;
+            if (ctx !== first) return { data: 'next' };
+            onStreamEnd(ctx, () => firstEnded.resolve());
+            ticks += 1;
+            // Ended in front: the event returned now finds its response over.
+            if (ticks === 3) responseEnds[0]!();
+            return { data: String(ticks) };
+          }, 20),
+        },
+        { endingUpstream: (endResponse) => responseEnds.push(endResponse) },
+      );
+      const stream = await openStream(`${server.url}/?stream=true`);
+      await stream.ended;
+      await firstEnded.promise;
+      expect(stream.events.map((event) => event.data)).toEqual(['1', '2']);
+      expect(stream.text.endsWith('\n\n')).toBe(true);
+      const next = await openStream(`${server.url}/?stream=true`);
+      expect(next.status).toBe(200);
+      await next.waitForEvents(1);
+      next.destroy();
+      expect((await fetchRaw(`${server.url}/`)).status).toBe(200);
+      expect(errors).toEqual([]);
     },
   );
 
