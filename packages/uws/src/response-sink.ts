@@ -95,26 +95,75 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
     }
     // uWS keeps whatever the socket did not take; `false` says its buffer is growing.
     if (accepted || this.#res === undefined) return undefined;
-    this.#drain ??= new Drain();
+    if (this.#drain === undefined) {
+      this.#drain = new Drain();
+      draining.watch(this);
+    }
     return this.#drain.promise;
+  }
+
+  /**
+   * While a write waits for its drain: a response the app ended meanwhile gets neither `onWritable`
+   * nor `onAborted`, and says so only by throwing when touched. Its stream then ends as if the
+   * client had left, rather than hold its slot until the server shuts down.
+   */
+  checkResponse(): void {
+    const res = this.#res;
+    if (res === undefined) return;
+    try {
+      res.getWriteOffset();
+    } catch {
+      this.responseEvent();
+    }
   }
 
   close(): void {
     const res = this.#res;
     if (res === undefined) return;
     this.#res = undefined;
-    res.cork(() => {
-      res.end();
-    });
+    try {
+      res.cork(() => {
+        res.end();
+      });
+    } catch {
+      // Already ended by the app, while this stream waited for a drain: nothing is left to end.
+    }
     this.settleDrain();
   }
 
   private settleDrain(): void {
     const drain = this.#drain;
+    if (drain === undefined) return;
     this.#drain = undefined;
-    drain?.resolve();
+    draining.unwatch(this);
+    drain.resolve();
   }
 }
+
+/**
+ * The streams whose write waits for a drain, each checked every second by one timer
+ * ({@link UwsResponseSink.checkResponse}); the timer runs only while there are any.
+ */
+const draining = {
+  sinks: new Set<UwsResponseSink>(),
+  timer: undefined as ReturnType<typeof setInterval> | undefined,
+
+  watch(sink: UwsResponseSink): void {
+    this.sinks.add(sink);
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      for (const waiting of this.sinks) waiting.checkResponse();
+    }, 1000);
+    this.timer.unref();
+  },
+
+  unwatch(sink: UwsResponseSink): void {
+    this.sinks.delete(sink);
+    if (this.sinks.size > 0 || this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  },
+};
 
 /** A promise and its resolver: made only when a stream is backpressured. */
 class Drain {

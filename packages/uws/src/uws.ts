@@ -14,6 +14,8 @@ export interface UwsHttpResponse {
   writeStatus(status: string): unknown;
   writeHeader(key: string, value: string): unknown;
   write(chunk: Uint8Array): boolean;
+  /** How many body bytes were written; throws once the response has ended or been aborted. */
+  getWriteOffset(): number;
   /** With `closeConnection`, uWS closes the connection once `body` is sent. */
   end(body?: string, closeConnection?: boolean): unknown;
 }

@@ -87,6 +87,7 @@ function fakes(headers: [string, string][]) {
     writeStatus: (status: string) => calls.push(['writeStatus', status]),
     writeHeader: (key: string, value: string) => calls.push(['writeHeader', key, value]),
     write: () => true,
+    getWriteOffset: () => 0,
     end: (...args: unknown[]) => calls.push(['end', ...args]),
   };
   const req: UwsHttpRequest = {

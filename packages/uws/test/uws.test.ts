@@ -8,6 +8,7 @@ import {
   fetchRaw,
   openStream,
   sleep,
+  until,
 } from '@sse-middleware/conformance';
 import { type Chunk, type StreamContext, uriMatch, wrapDelay } from '@sse-middleware/core';
 import { describe, expect, expectTypeOf, it, onTestFinished } from 'vitest';
@@ -248,6 +249,37 @@ describe('sse() in a uWS app', () => {
     expect((await json.waitForEvents(1))[0]?.data).toBe('{}');
     text.destroy();
     json.destroy();
+  });
+
+  it('frees the slot of a backpressured stream whose response the app ended meanwhile', async () => {
+    const errors: unknown[] = [];
+    const burst = { data: 'z'.repeat(64 * 1024) };
+    async function* burstThenTicks(ctx: StreamContext): AsyncGenerator<Chunk> {
+      for (let i = 0; i < 128; i += 1) yield burst;
+      while (!ctx.signal.aborted) yield { data: 'tick' };
+    }
+    const streams = sse({
+      source: (_req, ctx) => burstThenTicks(ctx),
+      onError: (error) => errors.push(error),
+    });
+    let endResponse: (() => void) | undefined;
+    const { url } = await serve(
+      uWS.App().get('/*', (res, req) => {
+        endResponse = () => res.cork(() => res.end());
+        streams(res, req);
+      }),
+    );
+    const stream = await openStream(`${url}/?stream=true`);
+    stream.pause();
+    await sleep(500);
+    expect(streams.engine.stats().open).toBe(1);
+    // A wrapper's timeout: uWS tells the handler nothing, and the write waiting for a drain
+    // would wait until the server shut down.
+    endResponse!();
+    stream.resume();
+    await stream.ended;
+    await until(() => streams.engine.stats().open === 0, 'the stream to free its slot');
+    expect(errors).toEqual([]);
   });
 
   it('keeps a stream that caught up after backpressure open past uWS write timeout', async () => {
