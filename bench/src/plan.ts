@@ -85,8 +85,8 @@ export const FULL: Plan = {
   idle: [1000, 10_000, 19_000],
   fanoutOnIdle: false,
   fanout: [
-    { n: 1000, events: 50, rounds: 5 },
-    { n: 10_000, events: 10, rounds: 5 },
+    { n: 1000, events: 200, rounds: 5 },
+    { n: 10_000, events: 20, rounds: 5 },
   ],
   payloads: [64, 1024],
   latency: { rate: 10, seconds: 5, payload: 64 },
