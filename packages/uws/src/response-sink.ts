@@ -121,13 +121,9 @@ export class UwsResponseSink extends ClientPresence implements WatchableSink {
     const res = this.#res;
     if (res === undefined) return;
     this.#res = undefined;
-    try {
-      res.cork(() => {
-        res.end();
-      });
-    } catch {
-      // Already ended by the app, while this stream waited for a drain: nothing is left to end.
-    }
+    res.cork(() => {
+      res.end();
+    });
     this.settleDrain();
   }
 

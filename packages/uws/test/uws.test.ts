@@ -10,7 +10,13 @@ import {
   sleep,
   until,
 } from '@sse-middleware/conformance';
-import { type Chunk, type StreamContext, uriMatch, wrapDelay } from '@sse-middleware/core';
+import {
+  type Chunk,
+  createChannel,
+  type StreamContext,
+  uriMatch,
+  wrapDelay,
+} from '@sse-middleware/core';
 import { describe, expect, expectTypeOf, it, onTestFinished } from 'vitest';
 import {
   assertNativeUws,
@@ -46,6 +52,23 @@ function rawBody(url: string, until: (body: Buffer) => boolean): Promise<Buffer>
       res.on('error', reject);
     }).on('error', reject);
   });
+}
+
+/**
+ * A paused client's stream from `streams`, behind a wrapper that can end the response itself, the
+ * way an app's own timeout would (uWS tells the handler nothing of it).
+ */
+async function pausedStreamEndedByApp(streams: UwsSseHandler) {
+  let endResponse: (() => void) | undefined;
+  const { url } = await serve(
+    uWS.App().get('/*', (res, req) => {
+      endResponse = () => res.cork(() => res.end());
+      streams(res, req);
+    }),
+  );
+  const stream = await openStream(`${url}/?stream=true`);
+  stream.pause();
+  return { stream, endResponse: () => endResponse!() };
 }
 
 describe('sse()', () => {
@@ -262,24 +285,40 @@ describe('sse() in a uWS app', () => {
       source: (_req, ctx) => burstThenTicks(ctx),
       onError: (error) => errors.push(error),
     });
-    let endResponse: (() => void) | undefined;
-    const { url } = await serve(
-      uWS.App().get('/*', (res, req) => {
-        endResponse = () => res.cork(() => res.end());
-        streams(res, req);
-      }),
-    );
-    const stream = await openStream(`${url}/?stream=true`);
-    stream.pause();
+    const { stream, endResponse } = await pausedStreamEndedByApp(streams);
     await sleep(500);
     expect(streams.engine.stats().open).toBe(1);
     // A wrapper's timeout: uWS tells the handler nothing, and the write waiting for a drain
     // would wait until the server shut down.
-    endResponse!();
+    endResponse();
     stream.resume();
     await stream.ended;
     await until(() => streams.engine.stats().open === 0, 'the stream to free its slot');
     expect(errors).toEqual([]);
+  });
+
+  it('disconnects quietly a slow stream whose response the app ended, before any check runs', async () => {
+    const errors: unknown[] = [];
+    const channel = createChannel();
+    const streams = sse({
+      source: channel.source(),
+      slowConsumer: { policy: 'disconnect', maxQueuedBytes: 16 * 1024 * 1024 },
+      onError: (error) => errors.push(error),
+    });
+    const { stream, endResponse } = await pausedStreamEndedByApp(streams);
+    const filler = 'f'.repeat(64 * 1024);
+    // 10 MiB, more than the socket buffers take and less than maxQueuedBytes: the stream's writes
+    // now wait for a drain.
+    for (let i = 0; i < 160; i += 1) await channel.publish('message', filler);
+    await sleep(100);
+    expect(streams.engine.stats().open).toBe(1);
+    endResponse();
+    // Past maxQueuedBytes at once: the engine disconnects the stream, closing an ended response.
+    for (let i = 0; i < 260; i += 1) await channel.publish('message', filler);
+    await until(() => streams.engine.stats().open === 0, 'the slow stream to be disconnected', 500);
+    expect(streams.engine.stats().slowConsumerDisconnects).toBe(1);
+    expect(errors).toEqual([]);
+    stream.destroy();
   });
 
   it('keeps a stream that caught up after backpressure open past uWS write timeout', async () => {
